@@ -1,0 +1,59 @@
+// Package routerconf turns edgeproxy's typed router configuration into an
+// edge-mode skrouterd.json and writes it atomically.
+//
+// The package knows nothing about where the configuration came from (koanf
+// lives only in cmd/edgeproxy); it receives a Config, validates it and
+// renders it in a fixed order so the output is byte-for-byte reproducible.
+package routerconf
+
+// Config is everything needed to render an edge-mode skrouterd.json.
+type Config struct {
+	Router    Router
+	Uplink    Uplink
+	Listeners []Listener
+}
+
+// Router is the router section: identity, management and logging.
+type Router struct {
+	// ID is the router id (and AMQP container id). Defaults to the host name.
+	ID string
+	// Management is the host:port of the AMQP management listener. It must be
+	// a loopback address.
+	Management string
+	// WorkerThreads is the router's worker thread count; 0 keeps the router's default.
+	WorkerThreads int
+	// LogLevel is the default log level: trace, debug, info, notice, warning, error, critical.
+	LogLevel string
+	// FlowLog turns the FLOW_LOG module on (off by default: at info it logs one
+	// line per HTTP request and costs about 20% of the request rate).
+	FlowLog bool
+	// SiteID, when set, is rendered as the router's siteId.
+	SiteID string
+}
+
+// Uplink is where the edge connector goes: the interior router's edge listener.
+type Uplink struct {
+	Host string
+	Port int
+	TLS  TLS
+}
+
+// TLS configures the edge connector's sslProfile. TLS is on when any of the
+// files is set.
+type TLS struct {
+	CAFile         string
+	CertFile       string
+	KeyFile        string
+	VerifyHostname bool
+}
+
+// Enabled reports whether any TLS file is configured.
+func (t TLS) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" }
+
+// Listener is one tcpListener: a port on the proxy carried to a routing address.
+type Listener struct {
+	Name    string
+	Host    string
+	Port    int
+	Address string
+}
