@@ -1,7 +1,11 @@
 // Package supervisor launches, restarts and stops skrouterd (doc in doc.go).
 package supervisor
 
-import "time"
+import (
+	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/problems"
+)
 
 // Config is the supervisor's input.
 type Config struct {
@@ -18,4 +22,27 @@ type Config struct {
 	ResetAfter time.Duration
 	// MaxFastFailures: give up after this many consecutive exits each shorter than ResetAfter.
 	MaxFastFailures int
+}
+
+// Validate reports every problem with the supervisor section at once; keys
+// are named as in the configuration reference (docs/configuration.md).
+func (c Config) Validate() error {
+	var p problems.List
+	if c.Binary == "" {
+		p.Add("router.binary", c.Binary, "must name the skrouterd executable")
+	}
+	if c.ConfigFile == "" {
+		p.Add("router.config_file", c.ConfigFile, "must name the file the rendered configuration is written to")
+	}
+	p.Positive("supervisor.stop_timeout", c.StopTimeout, c.StopTimeout)
+	p.Positive("supervisor.backoff_initial", c.BackoffInitial, c.BackoffInitial)
+	p.Positive("supervisor.backoff_max", c.BackoffMax, c.BackoffMax)
+	p.Positive("supervisor.reset_after", c.ResetAfter, c.ResetAfter)
+	if c.BackoffInitial > 0 && c.BackoffMax > 0 && c.BackoffInitial > c.BackoffMax {
+		p.Add("supervisor.backoff_initial", c.BackoffInitial, "must not exceed supervisor.backoff_max (%s)", c.BackoffMax)
+	}
+	if c.MaxFastFailures < 1 {
+		p.Add("supervisor.max_fast_failures", c.MaxFastFailures, "must be at least 1")
+	}
+	return p.Err()
 }

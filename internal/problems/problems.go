@@ -1,0 +1,49 @@
+// Package problems collects configuration problems, each named by its
+// configuration key, so that validation can report all of them at once.
+package problems
+
+import (
+	"errors"
+	"fmt"
+)
+
+// FieldError is one problem with one configuration key.
+type FieldError struct {
+	Key     string // e.g. "listeners[1].port"
+	Value   any    // the offending value
+	Problem string // what is wrong and what is allowed
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s: %s (got %q)", e.Key, e.Problem, fmt.Sprint(e.Value))
+}
+
+// List collects problems; the zero value is ready to use.
+type List []error
+
+// Add records a problem with key and value.
+func (l *List) Add(key string, value any, format string, args ...any) {
+	*l = append(*l, &FieldError{Key: key, Value: value, Problem: fmt.Sprintf(format, args...)})
+}
+
+// Merge appends the problems of err (a joined error or a single one).
+func (l *List) Merge(err error) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		*l = append(*l, j.Unwrap()...)
+		return
+	}
+	*l = append(*l, err)
+}
+
+// Err returns all problems joined (one per line), or nil when there are none.
+func (l List) Err() error { return errors.Join(l...) }
+
+// Positive records a problem when d is not above zero.
+func (l *List) Positive(key string, d interface{ Seconds() float64 }, value any) {
+	if d.Seconds() <= 0 {
+		l.Add(key, value, "must be a positive duration such as 500ms, 2s or 1m")
+	}
+}
