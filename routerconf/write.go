@@ -31,7 +31,7 @@ func WriteFile(path string, data []byte) (err error) {
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = tmp.Sync(); err != nil {
+	if err = syncFile(tmp); err != nil {
 		return fmt.Errorf("write %s: sync: %w", path, err)
 	}
 	if err = tmp.Close(); err != nil {
@@ -46,6 +46,9 @@ func WriteFile(path string, data []byte) (err error) {
 	}
 	return nil
 }
+
+// syncFile is replaced in tests to simulate a failing disk.
+var syncFile = (*os.File).Sync
 
 func fileExists(path string) bool {
 	fi, err := os.Stat(path)

@@ -171,12 +171,14 @@ func loadSettings(configFile string, environ []string) (*settings, error) {
 		Log: logSettings{Format: d.str("log.format"), Level: d.str("log.level")},
 	}
 	s.Health.Management = s.Router.Router.Management
-	if len(p) == 0 { // typed values are sound: check what they mean
-		p.Merge(s.Router.Validate())
-		p.Merge(s.Supervisor.Validate())
-		p.Merge(s.Health.Validate())
-		s.crossCheck(&p)
-	}
+	// Check what the values mean, leaving out keys whose value could not
+	// even be decoded (they were reported above), so every problem shows once.
+	var semantic problems.List
+	semantic.Merge(s.Router.Validate())
+	semantic.Merge(s.Supervisor.Validate())
+	semantic.Merge(s.Health.Validate())
+	s.crossCheck(&semantic)
+	p = append(p, semantic.Without(p.Keys())...)
 	if err := p.Err(); err != nil {
 		return nil, &configError{err}
 	}

@@ -5,6 +5,7 @@ package problems
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // FieldError is one problem with one configuration key.
@@ -46,4 +47,39 @@ func (l *List) Positive(key string, d interface{ Seconds() float64 }, value any)
 	if d.Seconds() <= 0 {
 		l.Add(key, value, "must be a positive duration such as 500ms, 2s or 1m")
 	}
+}
+
+// Keys returns the keys of the problems that are FieldErrors.
+func (l List) Keys() []string {
+	var keys []string
+	for _, err := range l {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			keys = append(keys, fe.Key)
+		}
+	}
+	return keys
+}
+
+// Without returns the problems whose key is not one of keys nor below one
+// of them (key.sub or key[i]).
+func (l List) Without(keys []string) List {
+	var out List
+	for _, err := range l {
+		var fe *FieldError
+		if errors.As(err, &fe) && covered(fe.Key, keys) {
+			continue
+		}
+		out = append(out, err)
+	}
+	return out
+}
+
+func covered(key string, keys []string) bool {
+	for _, k := range keys {
+		if key == k || strings.HasPrefix(key, k+".") || strings.HasPrefix(key, k+"[") {
+			return true
+		}
+	}
+	return false
 }
