@@ -5,7 +5,18 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/edgeproxy
 
-.PHONY: build test lint bench clean
+.PHONY: setup build test lint bench demo clean
+
+# Packages the tests need on a fresh Debian machine (run as root). python3-qpid-proton
+# serves Debian's /usr/bin/python3, which runs the fake skrouterd of the router test harness.
+APT_PACKAGES := python3-qpid-proton util-linux procps iproute2 curl
+
+setup:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+	$(GO) mod download
+
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgeproxy
@@ -23,3 +34,17 @@ bench:
 
 clean:
 	rm -rf bin dist
+
+# Container image and end-to-end run (images/, docs/compose/; see docs/scenario.md).
+IMAGE  ?= localhost/edgeproxy:latest
+ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null || echo docker)
+
+.PHONY: image e2e
+
+image:
+	$(ENGINE) build -f images/edgeproxy/Containerfile \
+		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
+
+# Needs root and: apt-get install docker.io docker-compose debootstrap (see images/e2e/e2e.sh).
+e2e:
+	images/e2e/e2e.sh

@@ -138,3 +138,16 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
+
+func BenchmarkRender(b *testing.B) {
+	c := seed()
+	for i := 0; i < 30; i++ {
+		c.Listeners = append(c.Listeners, Listener{Name: "l" + strings.Repeat("x", i), Host: "0.0.0.0", Port: 9000 + i, Address: "svc:1"})
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Render(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
