@@ -1,4 +1,3 @@
-// Package supervisor launches, restarts and stops skrouterd (doc in doc.go).
 package supervisor
 
 import (

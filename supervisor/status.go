@@ -16,12 +16,14 @@ const (
 
 // Exit describes how one router process ended.
 type Exit struct {
-	PID      int
-	Code     int    // exit code, or -1 when killed by a signal
-	Signal   string // signal name when killed by a signal, else ""
-	At       time.Time
-	Uptime   time.Duration
-	LastLogs []string // the router's last stderr lines
+	PID    int
+	Code   int    // exit code, or -1 when killed by a signal
+	Signal string // signal name when killed by a signal, else ""
+	// SignalNumber is the number of the signal that killed it, else 0.
+	SignalNumber int
+	At           time.Time
+	Uptime       time.Duration
+	LastLogs     []string // the router's last stderr lines
 }
 
 // Status is an immutable snapshot of the supervisor, safe to share.

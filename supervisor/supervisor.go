@@ -1,0 +1,230 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// stopPoll is how often a stop checks whether the router's group is empty.
+const stopPoll = 10 * time.Millisecond
+
+// Supervisor runs the router: launch, restart with backoff, graceful stop.
+// Run drives it; Status may be called from any goroutine.
+type Supervisor struct {
+	cfg        Config
+	logger     *slog.Logger
+	environ    []string
+	random     func() float64
+	hostname   func() (string, error)
+	lookupHost func(ctx context.Context, host string) ([]string, error)
+	status     atomic.Pointer[Status]
+}
+
+// Option adjusts a Supervisor.
+type Option func(*Supervisor)
+
+// WithEnviron sets the environment the router's is derived from (default:
+// os.Environ()); EDGEPROXY_* variables are always removed.
+func WithEnviron(environ []string) Option { return func(s *Supervisor) { s.environ = environ } }
+
+// WithRandom sets the jitter source, a function returning [0, 1) (tests).
+func WithRandom(f func() float64) Option { return func(s *Supervisor) { s.random = f } }
+
+// WithHostLookup replaces the host name and its resolution for the
+// pre-launch host name check (tests).
+func WithHostLookup(hostname func() (string, error), lookup func(ctx context.Context, host string) ([]string, error)) Option {
+	return func(s *Supervisor) { s.hostname, s.lookupHost = hostname, lookup }
+}
+
+// New returns a supervisor for cfg (already validated) that logs to logger.
+func New(cfg Config, logger *slog.Logger, opts ...Option) *Supervisor {
+	s := &Supervisor{
+		cfg:        cfg,
+		logger:     logger,
+		environ:    os.Environ(),
+		random:     rand.Float64,
+		hostname:   os.Hostname,
+		lookupHost: net.DefaultResolver.LookupHost,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.status.Store(&Status{Phase: PhaseStarting})
+	return s
+}
+
+// Status returns an immutable snapshot of the supervisor's state.
+func (s *Supervisor) Status() Status { return *s.status.Load() }
+
+// update publishes a new snapshot; only Run's goroutine writes.
+func (s *Supervisor) update(f func(*Status)) {
+	next := *s.status.Load()
+	f(&next)
+	s.status.Store(&next)
+}
+
+// ExitError is Run's error when edgeproxy should exit non-zero: it gave up
+// on the router, or the router did not stop cleanly on request. The reason
+// has been logged; Code is the exit code to use.
+type ExitError struct {
+	Code     int
+	Reason   string
+	Restarts int
+	Last     *Exit // the router's last exit, nil when it never ran
+}
+
+func (e *ExitError) Error() string {
+	if e.Last == nil {
+		return fmt.Sprintf("supervisor: %s", e.Reason)
+	}
+	return fmt.Sprintf("supervisor: %s (last exit: %s, restarts: %d)", e.Reason, e.Last.Describe(), e.Restarts)
+}
+
+// Run launches the router and keeps it running until ctx is cancelled (a
+// requested stop: nil when the router stopped cleanly) or the restart policy
+// gives up (*ExitError). It is meant to run once, as a run.Group actor.
+func (s *Supervisor) Run(ctx context.Context) error {
+	s.checkHostname(ctx)
+	rp := processReaper(s.logger)
+	path, err := lookPath(s.cfg.Binary)
+	if err != nil {
+		return s.fail(err.Error(), 0, nil)
+	}
+	args := []string{"-c", s.cfg.ConfigFile}
+	env := routerEnv(s.environ)
+	failures, restarts := 0, 0
+	for {
+		if ctx.Err() != nil {
+			return s.stopped(nil, restarts)
+		}
+		c, err := startChild(rp, path, args, env, s.logger)
+		if err != nil {
+			return s.fail(err.Error(), restarts, nil)
+		}
+		s.update(func(st *Status) {
+			st.Phase, st.PID, st.StartedAt, st.NextStart = PhaseRunning, c.pid, c.started, time.Time{}
+		})
+		s.logger.Info("router started", "pid", c.pid, "restarts", restarts, "binary", path, "config_file", s.cfg.ConfigFile)
+
+		var e Exit
+		select {
+		case <-ctx.Done():
+			return s.stop(c, restarts)
+		case ws := <-c.status:
+			e = c.exit(ws)
+		}
+		s.clearGroup(c)
+		s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
+		if ctx.Err() != nil { // the router exited as the stop began
+			return s.stopResult(e, restarts)
+		}
+		v := decide(s.cfg, e, failures, s.random())
+		failures = v.failures
+		switch v.action {
+		case actPermanent, actGiveUp:
+			return s.fail(v.reason, restarts, &e)
+		}
+		restarts++
+		next := time.Now().Add(v.delay)
+		s.update(func(st *Status) { st.Phase, st.Restarts, st.NextStart = PhaseBackingOff, restarts, next })
+		s.logger.Warn("router exited unexpectedly; restarting after backoff", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal,
+			"uptime", e.Uptime.Round(time.Millisecond), "restarts", restarts, "fast_failures", failures, "backoff", v.delay.Round(time.Millisecond), "reason", v.reason)
+		t := time.NewTimer(v.delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return s.stopped(&e, restarts)
+		case <-t.C:
+		}
+	}
+}
+
+// stop is the graceful stop: mark stopping (health turns not-ready), SIGTERM
+// the router's group, wait up to StopTimeout for the router and every other
+// member of its group, then SIGKILL the group.
+func (s *Supervisor) stop(c *child, restarts int) error {
+	s.update(func(st *Status) { st.Phase = PhaseStopping })
+	s.logger.Info("stopping router: SIGTERM to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout)
+	if err := c.signalGroup(syscall.SIGTERM); err != nil {
+		s.logger.Error("cannot signal the router", "pid", c.pid, "err", err)
+	}
+	timeout := time.NewTimer(s.cfg.StopTimeout)
+	defer timeout.Stop()
+	poll := time.NewTicker(stopPoll)
+	defer poll.Stop()
+	status := c.status
+	var e *Exit
+	killed := false
+	for e == nil || (!killed && c.groupAlive()) {
+		select {
+		case ws := <-status:
+			x := c.exit(ws)
+			e, status = &x, nil
+		case <-poll.C:
+		case <-timeout.C:
+			s.logger.Warn("router did not stop within stop_timeout: SIGKILL to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout, "router_exited", e != nil)
+			if err := c.signalGroup(syscall.SIGKILL); err != nil {
+				s.logger.Error("cannot kill the router", "pid", c.pid, "err", err)
+			}
+			killed = true
+		}
+	}
+	s.update(func(st *Status) { st.PID, st.LastExit = 0, e })
+	return s.stopResult(*e, restarts)
+}
+
+// stopResult ends a requested stop: nil when the router exited 0 (its
+// answer to SIGTERM) or died of the SIGTERM itself (sent before its handlers
+// existed); otherwise an ExitError carrying the router's exit status.
+func (s *Supervisor) stopResult(e Exit, restarts int) error {
+	if (e.SignalNumber == 0 && e.Code == 0) || e.SignalNumber == int(syscall.SIGTERM) {
+		return s.stopped(&e, restarts)
+	}
+	s.update(func(st *Status) { st.Phase = PhaseStopped })
+	s.logger.Error("router did not stop cleanly", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
+		"uptime", e.Uptime.Round(time.Millisecond), "last_stderr", e.LastLogs)
+	return &ExitError{Code: e.ExitStatus(), Reason: "the router did not stop cleanly", Restarts: restarts, Last: &e}
+}
+
+// stopped ends a requested stop that went well.
+func (s *Supervisor) stopped(e *Exit, restarts int) error {
+	s.update(func(st *Status) { st.Phase, st.PID, st.NextStart = PhaseStopped, 0, time.Time{} })
+	if e == nil || e.At.IsZero() {
+		s.logger.Info("supervisor stopped; no router was running", "restarts", restarts)
+		return nil
+	}
+	s.logger.Info("router stopped", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
+		"stop_time", time.Since(e.At).Round(time.Millisecond))
+	return nil
+}
+
+// fail gives up: the reason, the last exit and the router's last lines are logged once.
+func (s *Supervisor) fail(reason string, restarts int, e *Exit) error {
+	s.update(func(st *Status) { st.Phase, st.PID, st.NextStart = PhaseFailed, 0, time.Time{} })
+	if e == nil {
+		s.logger.Error("giving up: cannot launch the router", "restarts", restarts, "reason", reason)
+		return &ExitError{Code: 1, Reason: reason, Restarts: restarts}
+	}
+	s.logger.Error("giving up on the router", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
+		"uptime", e.Uptime.Round(time.Millisecond), "reason", reason, "last_stderr", e.LastLogs)
+	return &ExitError{Code: 1, Reason: reason, Restarts: restarts, Last: e}
+}
+
+// clearGroup kills what the router left behind in its process group after
+// an unexpected exit, so that a restarted router starts alone.
+func (s *Supervisor) clearGroup(c *child) {
+	if !c.groupAlive() {
+		return
+	}
+	s.logger.Warn("killing processes the router left in its process group", "pid", c.pid)
+	if err := c.signalGroup(syscall.SIGKILL); err != nil {
+		s.logger.Error("cannot kill the router's process group", "pid", c.pid, "err", err)
+	}
+}
