@@ -1,13 +1,77 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"time"
 
+	"github.com/edgeproxy/edgeproxy/health"
+	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
+// healthShutdownGrace bounds how long in-flight health requests may finish
+// once `run` stops.
+const healthShutdownGrace = time.Second
+
 // healthActors returns the health poller and HTTP server actors for `run`.
-// STUB: the health helper fills it in.
+// The HTTP port is bound here, so a port in use fails `run` before anything
+// starts.
 func healthActors(s *settings, sup supervisor.StatusReader, logger *slog.Logger) ([]actor, error) {
-	return nil, nil
+	logger = logger.With("component", "health")
+	client := health.NewClient(health.ClientConfig{
+		Address: s.Health.Management,
+		Timeout: s.Health.Timeout,
+		Logger:  logger,
+	})
+	prober := health.NewProber(health.ProberConfig{
+		Health: s.Health,
+		Target: healthTarget(s.Router),
+		Logger: logger,
+	}, client, sup)
+	server := health.NewServer(prober, logger)
+	ln, err := net.Listen("tcp", s.Health.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("health.listen %s: %w", s.Health.Listen, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return []actor{
+		{ // the poller: probes the router every health.interval into one snapshot
+			name:    "health-poller",
+			execute: func() error { return prober.Run(ctx) },
+			interrupt: func(error) {
+				prober.SetStopping() // readiness is false from here on
+				cancel()
+				_ = client.Close()
+			},
+		},
+		{ // the HTTP server: /livez /readyz /status /metrics from the snapshot
+			name:    "health-http",
+			execute: func() error { return server.Serve(ln) },
+			interrupt: func(error) {
+				prober.SetStopping()
+				sctx, scancel := context.WithTimeout(context.Background(), healthShutdownGrace)
+				defer scancel()
+				if err := server.Shutdown(sctx); err != nil {
+					logger.Warn("health server shutdown", "err", err)
+				}
+			},
+		},
+	}, nil
+}
+
+// healthTarget is what the health checks expect the router to have: the
+// rendered edge connector and tcpListeners.
+func healthTarget(rc routerconf.Config) health.Target {
+	t := health.Target{
+		Connector:  routerconf.UplinkConnectorName,
+		UplinkHost: rc.Uplink.Host,
+		UplinkPort: rc.Uplink.Port,
+	}
+	for _, l := range rc.Listeners {
+		t.Listeners = append(t.Listeners, health.ListenerSpec{Name: l.Name, Host: l.Host, Port: l.Port, Address: l.Address})
+	}
+	return t
 }

@@ -1,0 +1,564 @@
+package health
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeproxy/edgeproxy/supervisor"
+)
+
+// Management is what the prober needs from the management client.
+type Management interface {
+	Query(ctx context.Context, entityType string, attributeNames ...string) ([]Record, error)
+	// RemoteProperties are the router's open-frame properties (version).
+	RemoteProperties() map[string]any
+	// Reset drops the connection and its backoff (the router was replaced).
+	Reset()
+}
+
+// Target is what the router is expected to have (from the rendered config).
+type Target struct {
+	// Connector is the edge connector's name (routerconf.UplinkConnectorName).
+	Connector  string
+	UplinkHost string
+	UplinkPort int
+	Listeners  []ListenerSpec
+}
+
+// ListenerSpec is one configured tcpListener.
+type ListenerSpec struct {
+	Name    string
+	Host    string
+	Port    int
+	Address string
+}
+
+// Check names, as they appear in ?verbose output and ?exclude=.
+const (
+	CheckSupervisor = "supervisor"
+	CheckPoller     = "poller"
+	CheckShutdown   = "shutdown"
+	CheckRouter     = "router"
+	CheckManagement = "management"
+	CheckEdgeLink   = "edge-link"
+	// CheckListenerPrefix + listener name is one check per tcpListener.
+	CheckListenerPrefix = "listener/"
+)
+
+// Check is one named health check's outcome.
+type Check struct {
+	Name string
+	OK   bool
+	// Message says why it failed, or adds a note to a pass.
+	Message string
+}
+
+// UplinkStatus is the edge connector and its link as last seen.
+type UplinkStatus struct {
+	Host      string
+	Port      int
+	Connector string
+	// Found: the router has the connector.
+	Found            bool
+	ConnectionStatus string
+	ConnectionMsg    string
+	// LinkOpen: a connection with role edge, dir out, opened true exists.
+	LinkOpen bool
+	// Container is the interior's container id on that connection.
+	Container string
+}
+
+// Up reports whether the edge link is up: SUCCESS and an open edge connection.
+func (u UplinkStatus) Up() bool { return u.Found && u.ConnectionStatus == "SUCCESS" && u.LinkOpen }
+
+// ListenerStatus is one configured tcpListener as last seen in the router.
+type ListenerStatus struct {
+	ListenerSpec
+	// Exists: the router has a tcpListener of this name.
+	Exists            bool
+	OperStatus        string
+	ConnectionMsg     string
+	ConnectionsOpened int64
+	ConnectionsClosed int64
+}
+
+// Up reports whether the listener exists and its operStatus is up.
+func (l ListenerStatus) Up() bool { return l.Exists && l.OperStatus == "up" }
+
+// Snapshot is one immutable view of the proxy's health. The poller
+// builds a new one every interval; readers never modify it.
+type Snapshot struct {
+	// At is when the probe started (zero before the first probe).
+	At            time.Time
+	ProbeDuration time.Duration
+	// StaleAfter: a snapshot older than this means the poller is stuck.
+	StaleAfter time.Duration
+
+	Supervisor supervisor.Status
+	// ProbedPID is the router pid the management results belong to.
+	ProbedPID int
+	// Stopping: edgeproxy is shutting down (readiness is false).
+	Stopping bool
+
+	ManagementAddress string
+	ManagementOK      bool
+	ManagementError   string
+
+	RouterID      string
+	RouterVersion string
+	Uplink        UplinkStatus
+	Listeners     []ListenerStatus
+
+	// RequireListeners makes a down tcpListener fail readiness.
+	RequireListeners bool
+}
+
+// LiveChecks evaluates the liveness checks at time now.
+func (s *Snapshot) LiveChecks(now time.Time) []Check {
+	return []Check{s.supervisorCheck(), s.pollerCheck(now)}
+}
+
+// ReadyChecks evaluates the readiness checks at time now.
+func (s *Snapshot) ReadyChecks(now time.Time) []Check {
+	checks := []Check{s.shutdownCheck(), s.routerCheck(), s.managementCheck(), s.edgeLinkCheck()}
+	for _, l := range s.Listeners {
+		checks = append(checks, s.listenerCheck(l))
+	}
+	return append(checks, s.pollerCheck(now))
+}
+
+// Live and Ready report whether every check passes (none excluded).
+func (s *Snapshot) Live(now time.Time) bool  { return allOK(s.LiveChecks(now)) }
+func (s *Snapshot) Ready(now time.Time) bool { return allOK(s.ReadyChecks(now)) }
+
+func allOK(checks []Check) bool {
+	for _, c := range checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// supervisorCheck: the supervisor loop runs and the router runs or a
+// restart is pending. A crash loop being handled is not a liveness failure;
+// a supervisor that gave up is. A requested stop under way is not either.
+func (s *Snapshot) supervisorCheck() Check {
+	st := s.Supervisor
+	c := Check{Name: CheckSupervisor, OK: st.Alive() || st.Phase == supervisor.PhaseStopping}
+	if !c.OK {
+		c.Message = "phase " + string(st.Phase) + lastExitNote(st.LastExit)
+	}
+	return c
+}
+
+func (s *Snapshot) pollerCheck(now time.Time) Check {
+	c := Check{Name: CheckPoller, OK: true}
+	if s.At.IsZero() {
+		return c // no probe yet: the other checks say "not probed yet"
+	}
+	if age := now.Sub(s.At); s.StaleAfter > 0 && age > s.StaleAfter {
+		c.OK = false
+		c.Message = fmt.Sprintf("last probe %s ago (limit %s)", age.Round(time.Millisecond), s.StaleAfter)
+	}
+	return c
+}
+
+func (s *Snapshot) shutdownCheck() Check {
+	c := Check{Name: CheckShutdown, OK: true}
+	switch {
+	case s.Stopping:
+		c.OK, c.Message = false, "edgeproxy is shutting down"
+	case s.Supervisor.Phase == supervisor.PhaseStopping || s.Supervisor.Phase == supervisor.PhaseStopped:
+		c.OK, c.Message = false, "the router is being stopped on request"
+	}
+	return c
+}
+
+func (s *Snapshot) routerRunning() bool {
+	return s.Supervisor.Phase == supervisor.PhaseRunning && s.Supervisor.PID > 0
+}
+
+func (s *Snapshot) routerCheck() Check {
+	st := s.Supervisor
+	if s.routerRunning() {
+		return Check{Name: CheckRouter, OK: true}
+	}
+	msg := "phase " + string(st.Phase)
+	if st.Phase == supervisor.PhaseBackingOff && !st.NextStart.IsZero() {
+		msg += fmt.Sprintf(", restart %d due at %s", st.Restarts+1, st.NextStart.UTC().Format(time.RFC3339Nano))
+	}
+	return Check{Name: CheckRouter, Message: msg + lastExitNote(st.LastExit)}
+}
+
+// probedCurrent reports whether the management results describe the
+// router process running now.
+func (s *Snapshot) probedCurrent() (bool, string) {
+	switch {
+	case s.At.IsZero():
+		return false, "not probed yet"
+	case !s.routerRunning():
+		return false, "router not running"
+	case s.ProbedPID != s.Supervisor.PID:
+		return false, fmt.Sprintf("router pid %d not probed yet", s.Supervisor.PID)
+	}
+	return true, ""
+}
+
+func (s *Snapshot) managementCheck() Check {
+	if ok, why := s.probedCurrent(); !ok {
+		return Check{Name: CheckManagement, Message: why}
+	}
+	return Check{Name: CheckManagement, OK: s.ManagementOK, Message: s.ManagementError}
+}
+
+// dataUsable says whether the entity data can be judged, and if not why.
+func (s *Snapshot) dataUsable() (bool, string) {
+	if ok, why := s.probedCurrent(); !ok {
+		return false, why
+	}
+	if !s.ManagementOK {
+		return false, "unknown: management did not answer"
+	}
+	return true, ""
+}
+
+func (s *Snapshot) edgeLinkCheck() Check {
+	c := Check{Name: CheckEdgeLink}
+	if ok, why := s.dataUsable(); !ok {
+		c.Message = why
+		return c
+	}
+	u := s.Uplink
+	switch {
+	case !u.Found:
+		c.Message = fmt.Sprintf("connector %q not found in the router", u.Connector)
+	case u.ConnectionStatus != "SUCCESS":
+		c.Message = u.ConnectionStatus
+		if u.ConnectionMsg != "" {
+			c.Message += ": " + u.ConnectionMsg
+		}
+	case !u.LinkOpen:
+		c.Message = "SUCCESS but no open edge connection (role edge, dir out) in the router's connection list"
+	default:
+		c.OK = true
+	}
+	return c
+}
+
+func (s *Snapshot) listenerCheck(l ListenerStatus) Check {
+	c := Check{Name: CheckListenerPrefix + l.Name}
+	if ok, why := s.dataUsable(); !ok {
+		c.Message = why
+		return c
+	}
+	switch {
+	case !l.Exists:
+		c.Message = fmt.Sprintf("tcpListener %q (port %d → %s) not found in the router", l.Name, l.Port, l.Address)
+	case l.OperStatus == "up":
+		c.OK = true
+	default:
+		why := fmt.Sprintf("operStatus %s: no reachable consumer of %s", orDefault(l.OperStatus, "unknown"), l.Address)
+		if l.ConnectionMsg != "" {
+			why += " (" + l.ConnectionMsg + ")"
+		}
+		c.OK = !s.RequireListeners
+		if c.OK {
+			why += "; not required (health.require_listeners is false)"
+		}
+		c.Message = why
+	}
+	return c
+}
+
+func lastExitNote(e *supervisor.Exit) string {
+	if e == nil {
+		return ""
+	}
+	if e.Signal != "" {
+		return fmt.Sprintf("; last exit: pid %d killed by %s after %s", e.PID, e.Signal, e.Uptime.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("; last exit: pid %d code %d after %s", e.PID, e.Code, e.Uptime.Round(time.Millisecond))
+}
+
+// ProberConfig configures the poller.
+type ProberConfig struct {
+	Health Config
+	Target Target
+	Logger *slog.Logger
+}
+
+// Prober polls the router every interval and keeps one snapshot.
+type Prober struct {
+	cfg    Config
+	target Target
+	mgmt   Management
+	sup    supervisor.StatusReader
+	log    *slog.Logger
+	now    func() time.Time
+
+	snap     atomic.Pointer[Snapshot]
+	stopping atomic.Bool
+	probes   atomic.Uint64
+}
+
+// idleStatus is what the prober reports when it has no supervisor.
+type idleStatus struct{}
+
+func (idleStatus) Status() supervisor.Status {
+	return supervisor.Status{Phase: supervisor.PhaseStarting}
+}
+
+// NewProber returns a prober of the router behind mgmt, whose process the
+// supervisor sup runs.
+func NewProber(cfg ProberConfig, mgmt Management, sup supervisor.StatusReader) *Prober {
+	if sup == nil {
+		sup = idleStatus{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: mgmt, sup: sup, log: log, now: time.Now}
+	first := p.base(sup.Status())
+	p.snap.Store(first)
+	return p
+}
+
+// base is a snapshot with no management results yet.
+func (p *Prober) base(st supervisor.Status) *Snapshot {
+	s := &Snapshot{
+		StaleAfter:        3 * (p.cfg.Interval + p.cfg.Timeout),
+		Supervisor:        st,
+		Stopping:          p.stopping.Load(),
+		ManagementAddress: p.cfg.Management,
+		RequireListeners:  p.cfg.RequireListeners,
+		Uplink:            UplinkStatus{Host: p.target.UplinkHost, Port: p.target.UplinkPort, Connector: p.target.Connector},
+		Listeners:         make([]ListenerStatus, len(p.target.Listeners)),
+	}
+	for i, l := range p.target.Listeners {
+		s.Listeners[i] = ListenerStatus{ListenerSpec: l}
+	}
+	return s
+}
+
+// Snapshot returns the latest snapshot. When the supervisor's phase or pid
+// changed since the probe (a stop began, the router exited), it returns a
+// copy carrying the current supervisor state, so readiness turns false at
+// once rather than at the next poll. Reading the supervisor's status is an
+// atomic load, never router traffic.
+func (p *Prober) Snapshot() *Snapshot {
+	s := p.snap.Load()
+	st := p.sup.Status()
+	stopping := p.stopping.Load()
+	if st.Phase == s.Supervisor.Phase && st.PID == s.Supervisor.PID && st.Restarts == s.Supervisor.Restarts && stopping == s.Stopping {
+		return s
+	}
+	c := *s
+	c.Supervisor = st
+	c.Stopping = stopping
+	return &c
+}
+
+// Probes returns how many probes have run.
+func (p *Prober) Probes() uint64 { return p.probes.Load() }
+
+// SetStopping marks edgeproxy as shutting down: readiness is false from now on.
+func (p *Prober) SetStopping() { p.stopping.Store(true) }
+
+// watchEvery is how often the poller looks at the supervisor's state (a
+// memory read) to probe at once when the router was replaced.
+const watchEvery = 100 * time.Millisecond
+
+// Run polls until ctx ends. While not ready it polls four times as often
+// (at least every 100 ms apart), so a link that comes up is seen quickly;
+// while ready it polls every interval.
+func (p *Prober) Run(ctx context.Context) error {
+	watch := time.NewTicker(watchEvery)
+	defer watch.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	last := p.sup.Status()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-watch.C:
+			st := p.sup.Status()
+			if st.PID == last.PID && st.Phase == last.Phase {
+				continue
+			}
+			if st.PID != last.PID {
+				p.mgmt.Reset() // a new router: reconnect now, no backoff
+			}
+			last = st
+			timer.Reset(0)
+		case <-timer.C:
+			s := p.Probe(ctx)
+			last = s.Supervisor
+			timer.Reset(p.nextDelay(s))
+		}
+	}
+}
+
+func (p *Prober) nextDelay(s *Snapshot) time.Duration {
+	if s.Ready(p.now()) {
+		return p.cfg.Interval
+	}
+	return min(p.cfg.Interval, max(p.cfg.Interval/4, 100*time.Millisecond))
+}
+
+// Probe runs the checks once, stores and returns the new snapshot.
+func (p *Prober) Probe(ctx context.Context) *Snapshot {
+	start := p.now()
+	st := p.sup.Status()
+	s := p.base(st)
+	s.At = start
+	s.ProbedPID = st.PID
+	if s.routerRunning() {
+		p.query(ctx, s)
+	} else {
+		s.ManagementError = "router not running"
+	}
+	s.ProbeDuration = p.now().Sub(start)
+	p.probes.Add(1)
+	prev := p.snap.Swap(s)
+	p.logTransition(prev, s)
+	return s
+}
+
+// query asks the router for the connector, connections, tcpListeners and
+// router id concurrently, all within one timeout.
+func (p *Prober) query(ctx context.Context, s *Snapshot) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	type result struct {
+		recs []Record
+		err  error
+	}
+	queries := []struct {
+		entity string
+		attrs  []string
+	}{
+		{EntityConnector, []string{"name", "role", "host", "port", "connectionStatus", "connectionMsg"}},
+		{EntityConnection, []string{"role", "dir", "opened", "operStatus", "container", "host"}},
+		{EntityTCPListener, []string{"name", "host", "port", "address", "operStatus", "connectionMsg", "connectionsOpened", "connectionsClosed"}},
+		{EntityRouter, []string{"id"}},
+	}
+	results := make([]result, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			recs, err := p.mgmt.Query(ctx, q.entity, q.attrs...)
+			results[i] = result{recs, err}
+		}()
+	}
+	wg.Wait()
+	var first error
+	failed := 0
+	for _, r := range results {
+		if r.err != nil {
+			failed++
+			first = cmp.Or(first, r.err)
+		}
+	}
+	if first != nil {
+		s.ManagementError = first.Error()
+		if failed > 1 {
+			s.ManagementError += fmt.Sprintf(" (and %d more queries failed)", failed-1)
+		}
+		return
+	}
+	s.ManagementOK = true
+	s.Uplink = uplinkFrom(s.Uplink, results[0].recs, results[1].recs)
+	for i := range s.Listeners {
+		fillListener(&s.Listeners[i], results[2].recs)
+	}
+	if len(results[3].recs) > 0 {
+		s.RouterID = results[3].recs[0].String("id")
+	}
+	if v, ok := p.mgmt.RemoteProperties()["version"].(string); ok {
+		s.RouterVersion = v
+	}
+}
+
+// uplinkFrom fills u from the connector records (the one named
+// u.Connector, else the only edge connector) and the connection records.
+func uplinkFrom(u UplinkStatus, connectors, connections []Record) UplinkStatus {
+	var found Record
+	var edge []Record
+	for _, r := range connectors {
+		if u.Connector != "" && r.String("name") == u.Connector {
+			found = r
+			break
+		}
+		if r.String("role") == "edge" {
+			edge = append(edge, r)
+		}
+	}
+	if found == nil && len(edge) == 1 && u.Connector == "" {
+		found = edge[0]
+	}
+	if found != nil {
+		u.Found = true
+		u.ConnectionStatus = found.String("connectionStatus")
+		u.ConnectionMsg = found.String("connectionMsg")
+	}
+	for _, r := range connections {
+		if r.String("role") == "edge" && r.String("dir") == "out" && r.Bool("opened") {
+			u.LinkOpen = true
+			u.Container = r.String("container")
+			break
+		}
+	}
+	return u
+}
+
+func fillListener(l *ListenerStatus, recs []Record) {
+	for _, r := range recs {
+		if r.String("name") != l.Name {
+			continue
+		}
+		l.Exists = true
+		l.OperStatus = r.String("operStatus")
+		l.ConnectionMsg = r.String("connectionMsg")
+		l.ConnectionsOpened, _ = r.Int("connectionsOpened")
+		l.ConnectionsClosed, _ = r.Int("connectionsClosed")
+		return
+	}
+}
+
+// logTransition logs when readiness changes, with the failing checks.
+func (p *Prober) logTransition(prev, cur *Snapshot) {
+	now := p.now()
+	was, is := prev.Ready(now), cur.Ready(now)
+	switch {
+	case is && !was:
+		p.log.Info("proxy ready", "router_id", cur.RouterID, "router_version", cur.RouterVersion, "interior", cur.Uplink.Container)
+	case !is && (was || prev.At.IsZero() || failing(prev, now, false) != failing(cur, now, false)):
+		p.log.Warn("proxy not ready", "failing", failing(cur, now, true))
+	}
+}
+
+// failing lists the failing readiness checks, with their messages or not.
+func failing(s *Snapshot, now time.Time, messages bool) string {
+	var parts []string
+	for _, c := range s.ReadyChecks(now) {
+		switch {
+		case c.OK:
+		case messages:
+			parts = append(parts, c.Name+": "+c.Message)
+		default:
+			parts = append(parts, c.Name)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
