@@ -1,0 +1,135 @@
+package routertest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// StartTimeout bounds how long a router may take to answer management.
+const StartTimeout = 10 * time.Second
+
+// Edge is an edge router started directly (no supervisor) from a rendered
+// configuration file.
+type Edge struct {
+	*Process
+	Config   string // configuration file passed as -c
+	MgmtAddr string // host:port of its management listener
+}
+
+// StartEdge launches the router (fake or real, see Binary) on cfg with the
+// given controls. It does not wait for the router: use WaitReady.
+func StartEdge(t testing.TB, cfg string, c Controls) *Edge {
+	t.Helper()
+	addr, err := ManagementAddr(cfg)
+	if err != nil {
+		t.Fatalf("start edge: %v", err)
+	}
+	bin := Binary(t, c)
+	return &Edge{Process: StartProcess(t, bin, cfg), Config: cfg, MgmtAddr: addr}
+}
+
+// WaitReady polls until the router answers a management QUERY.
+func (e *Edge) WaitReady(t testing.TB) {
+	t.Helper()
+	waitManagement(t, e.Process, e.MgmtAddr)
+}
+
+func waitManagement(t testing.TB, p *Process, addr string) {
+	t.Helper()
+	Eventually(t, StartTimeout, func() error {
+		if p.Exited() {
+			st, _ := p.Wait(0)
+			return fmt.Errorf("router exited (%s) before answering management", ExitDescription(st))
+		}
+		_, err := QueryOnce(addr, "router", "id")
+		return err
+	})
+}
+
+// Query runs one QUERY against the edge and fails the test on error.
+func (e *Edge) Query(t testing.TB, entity string, attrs ...string) []map[string]any {
+	t.Helper()
+	return MustQuery(t, e.MgmtAddr, entity, attrs...)
+}
+
+// Dial opens a management client closed at cleanup.
+func (e *Edge) Dial(t testing.TB) *Mgmt {
+	t.Helper()
+	return DialT(t, e.MgmtAddr)
+}
+
+// DialT opens a management client to addr, closed at cleanup.
+func DialT(t testing.TB, addr string) *Mgmt {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), MgmtTimeout)
+	defer cancel()
+	m, err := DialMgmt(ctx, addr)
+	if err != nil {
+		t.Fatalf("management: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// LinkStatus returns the connectionStatus and connectionMsg of the edge's
+// role-edge connector.
+func LinkStatus(addr string) (status, msg string, err error) {
+	rows, err := QueryOnce(addr, "connector", "role", "connectionStatus", "connectionMsg")
+	if err != nil {
+		return "", "", err
+	}
+	r, err := Find(rows, "role", "edge")
+	if err != nil {
+		return "", "", err
+	}
+	status, _ = r["connectionStatus"].(string)
+	msg, _ = r["connectionMsg"].(string)
+	return status, msg, nil
+}
+
+// WaitLink polls until the edge connector's connectionStatus is want
+// (SUCCESS or CONNECTING).
+func (e *Edge) WaitLink(t testing.TB, want string, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, func() error {
+		st, msg, err := LinkStatus(e.MgmtAddr)
+		if err != nil {
+			return err
+		}
+		if st != want {
+			return fmt.Errorf("connectionStatus %s (%s), want %s", st, msg, want)
+		}
+		return nil
+	})
+}
+
+// ListenerStatus returns the operStatus of the named tcpListener.
+func ListenerStatus(addr, name string) (string, error) {
+	rows, err := QueryOnce(addr, "tcpListener", "name", "operStatus")
+	if err != nil {
+		return "", err
+	}
+	r, err := Find(rows, "name", name)
+	if err != nil {
+		return "", err
+	}
+	s, _ := r["operStatus"].(string)
+	return s, nil
+}
+
+// WaitListener polls until the named tcpListener's operStatus is want.
+func (e *Edge) WaitListener(t testing.TB, name, want string, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, func() error {
+		st, err := ListenerStatus(e.MgmtAddr, name)
+		if err != nil {
+			return err
+		}
+		if st != want {
+			return fmt.Errorf("tcpListener %s operStatus %s, want %s", name, st, want)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,213 @@
+package routertest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvReal names the environment variable that selects real mode.
+const EnvReal = "SKROUTERD"
+
+// Python is the interpreter that has Debian's python3-qpid-proton.
+const Python = "/usr/bin/python3"
+
+// RealBinary returns the real skrouterd named by $SKROUTERD, if any.
+func RealBinary() (string, bool) {
+	p := os.Getenv(EnvReal)
+	return p, p != ""
+}
+
+// Real reports whether the harness runs real routers.
+func Real() bool {
+	_, ok := RealBinary()
+	return ok
+}
+
+// RequireFake skips the test in real mode, giving why the real router cannot
+// be used.
+func RequireFake(t testing.TB, why string) {
+	t.Helper()
+	if Real() {
+		t.Skipf("real skrouterd (%s=%s): %s", EnvReal, os.Getenv(EnvReal), why)
+	}
+}
+
+// FakePath is the absolute path of testdata/fake-skrouterd.
+func FakePath() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "testdata", "fake-skrouterd")
+}
+
+// Controls are failures and probes the fake produces on demand. The zero value
+// asks for none. In real mode, StartDelay, Orphan, Record (argv and config
+// only) and CrashSignal (sent from outside) are given by a wrapper; the others
+// make Binary skip the test.
+type Controls struct {
+	// CrashAfter, with CrashCode or CrashSignal, makes the router exit with
+	// CrashCode (1 when zero) or die by CrashSignal this long after it started.
+	// A crash is asked for when any of the three is set.
+	CrashAfter  time.Duration
+	CrashCode   int
+	CrashSignal syscall.Signal
+	// HangAfter > 0: from then on every management request goes unanswered
+	// while connections stay open.
+	HangAfter time.Duration
+	// StartDelay > 0: wait this long before reading the configuration (signals
+	// meanwhile take their default action, as in a real slow start).
+	StartDelay time.Duration
+	// Orphan: spawn a double-forked `sleep` grandchild that outlives its parent
+	// (for OrphanFor, 60 s when zero). Its pid is recorded as "orphan".
+	Orphan    bool
+	OrphanFor time.Duration
+	// IgnoreTerm: SIGTERM is recorded and otherwise ignored.
+	IgnoreTerm bool
+	// Record is a file the router appends JSON events to (see Event).
+	Record string
+}
+
+func (c Controls) crash() bool { return c.CrashAfter > 0 || c.CrashCode != 0 || c.CrashSignal != 0 }
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+
+// Env returns the FAKE_SKROUTERD_* assignments for c.
+func (c Controls) Env() []string {
+	var env []string
+	add := func(k, v string) { env = append(env, "FAKE_SKROUTERD_"+k+"="+v) }
+	if c.crash() {
+		add("CRASH_AFTER", seconds(c.CrashAfter))
+		if c.CrashSignal != 0 {
+			add("CRASH_SIGNAL", strconv.Itoa(int(c.CrashSignal)))
+		} else if c.CrashCode != 0 {
+			add("CRASH_CODE", strconv.Itoa(c.CrashCode))
+		}
+	}
+	if c.HangAfter > 0 {
+		add("HANG_AFTER", seconds(c.HangAfter))
+	}
+	if c.StartDelay > 0 {
+		add("START_DELAY", seconds(c.StartDelay))
+	}
+	if c.Orphan {
+		add("ORPHAN", seconds(c.orphanFor()))
+	}
+	if c.IgnoreTerm {
+		add("IGNORE_TERM", "1")
+	}
+	if c.Record != "" {
+		add("RECORD", c.Record)
+	}
+	return env
+}
+
+func (c Controls) orphanFor() time.Duration {
+	if c.OrphanFor > 0 {
+		return c.OrphanFor
+	}
+	return 60 * time.Second
+}
+
+// unsupportedByReal lists the controls a real router cannot give.
+func (c Controls) unsupportedByReal() []string {
+	var out []string
+	if c.crash() && c.CrashSignal == 0 {
+		out = append(out, "crash with an exit code")
+	}
+	if c.HangAfter > 0 {
+		out = append(out, "hang (stop answering management)")
+	}
+	if c.IgnoreTerm {
+		out = append(out, "ignore SIGTERM")
+	}
+	return out
+}
+
+// Binary returns an executable to launch as skrouterd with the given controls:
+// in fake mode a wrapper script that exports the controls and execs the fake
+// (so the process id is the fake's); in real mode the real binary, or a
+// Python wrapper that records, delays, orphans or arranges a crash signal and
+// then execs it. A control the real router cannot give skips the test.
+func Binary(t testing.TB, c Controls) string {
+	t.Helper()
+	dir := t.TempDir()
+	if real, ok := RealBinary(); ok {
+		if missing := c.unsupportedByReal(); len(missing) > 0 {
+			t.Skipf("real skrouterd (%s=%s) cannot %s on demand", EnvReal, real, strings.Join(missing, ", "))
+		}
+		if c == (Controls{}) {
+			return real
+		}
+		return writeRealWrapper(t, dir, real, c)
+	}
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+	}
+	fmt.Fprintf(&b, "exec %s \"$@\"\n", shellQuote(FakePath()))
+	path := filepath.Join(dir, "skrouterd")
+	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
+		t.Fatalf("write wrapper: %v", err)
+	}
+	return path
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// realWrapper records argv and the configuration like the fake, sleeps,
+// spawns the orphan and a crash-signal sender, then execs the real router
+// (same pid).
+const realWrapper = `#!/usr/bin/python3
+import json, os, sys, time
+REAL, RECORD, DELAY, ORPHAN, CRASH_AFTER, CRASH_SIGNAL = %s
+def rec(**kw):
+    if RECORD:
+        kw = dict({"pid": os.getpid(), "time": time.time()}, **kw)
+        with open(RECORD, "a") as f:
+            f.write(json.dumps(kw) + "\n")
+def detach(argv):
+    if os.fork() == 0:
+        if os.fork() == 0:
+            fd = os.open(os.devnull, os.O_RDWR)
+            for i in (0, 1, 2):
+                os.dup2(fd, i)
+            os.execvp(argv[0], argv)
+        os._exit(0)
+    os.wait()
+rec(event="start", argv=sys.argv, ppid=os.getppid())
+if DELAY:
+    time.sleep(DELAY)
+args = sys.argv[1:]
+cfg = args[args.index("-c") + 1] if "-c" in args[:-1] else "/etc/skupper-router/skrouterd.json"
+try:
+    rec(event="config", path=cfg, content=open(cfg).read())
+except OSError:
+    pass
+if ORPHAN:
+    detach(["sleep", str(ORPHAN)])
+if CRASH_SIGNAL:
+    detach(["sh", "-c", "sleep %%s; kill -%%d %%d" %% (CRASH_AFTER, CRASH_SIGNAL, os.getpid())])
+os.execv(REAL, [REAL] + args)
+`
+
+func writeRealWrapper(t testing.TB, dir, real string, c Controls) string {
+	t.Helper()
+	orphan := 0.0
+	if c.Orphan {
+		orphan = c.orphanFor().Seconds()
+	}
+	params := fmt.Sprintf("%q, %q, %v, %v, %v, %d", real, c.Record, c.StartDelay.Seconds(), orphan,
+		c.CrashAfter.Seconds(), int(c.CrashSignal))
+	path := filepath.Join(dir, "skrouterd")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(realWrapper, params)), 0o755); err != nil {
+		t.Fatalf("write wrapper: %v", err)
+	}
+	return path
+}

@@ -1,0 +1,31 @@
+package routertest
+
+import (
+	"testing"
+	"time"
+)
+
+// PollInterval is how often Eventually retries.
+const PollInterval = 20 * time.Millisecond
+
+// Eventually calls fn until it returns nil or timeout passes, then fails the
+// test with fn's last error.
+func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
+	t.Helper()
+	if err := Poll(timeout, fn); err != nil {
+		t.Fatalf("not within %v: %v", timeout, err)
+	}
+}
+
+// Poll calls fn until it returns nil or timeout passes and returns fn's last
+// error (nil on success).
+func Poll(timeout time.Duration, fn func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(PollInterval)
+	}
+}
