@@ -1,0 +1,472 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/go-amqp"
+)
+
+// fakeLink is an in-memory management link: every sent request goes to
+// respond, whose answers (possibly none, possibly several) are queued for
+// the client's reader.
+type fakeLink struct {
+	replyTo string
+	respond func(req *amqp.Message) []*amqp.Message
+
+	answers chan *amqp.Message
+	closed  chan struct{}
+	once    sync.Once
+	sent    atomic.Int64
+}
+
+func newFakeLink(respond func(req *amqp.Message) []*amqp.Message) *fakeLink {
+	return &fakeLink{replyTo: captureReplyTo, respond: respond, answers: make(chan *amqp.Message, 64), closed: make(chan struct{})}
+}
+
+func (l *fakeLink) ReplyTo() string { return l.replyTo }
+func (l *fakeLink) Properties() map[string]any {
+	return map[string]any{"product": "skupper-router", "version": "0.0.0+e2ec51a4-main"}
+}
+
+func (l *fakeLink) Send(ctx context.Context, msg *amqp.Message) error {
+	select {
+	case <-l.closed:
+		return errors.New("link closed")
+	default:
+	}
+	l.sent.Add(1)
+	for _, a := range l.respond(msg) {
+		l.answers <- a
+	}
+	return nil
+}
+
+func (l *fakeLink) Receive(ctx context.Context) (*amqp.Message, error) {
+	select {
+	case m := <-l.answers:
+		return m, nil
+	case <-l.closed:
+		return nil, errors.New("link detached")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *fakeLink) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *fakeLink) isClosed() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// reply answers req with status and body, echoing its correlation id.
+func reply(req *amqp.Message, status int32, desc string, body any) *amqp.Message {
+	return answer(req.Properties.CorrelationID, map[string]any{"statusCode": status, "statusDescription": desc}, body)
+}
+
+// tcpListenerAnswer is the capture's QUERY tcpListener answer.
+func tcpListenerAnswer(req *amqp.Message) []*amqp.Message {
+	return []*amqp.Message{reply(req, 200, "OK", map[string]any{
+		"attributeNames": []any{"name", "port", "address", "operStatus", "connectionsOpened"},
+		"results": []any{
+			[]any{"my-service", "18080", "my-service:8080", "down", int32(56)},
+			[]any{"my-tcp-service", "15201", "my-tcp-service:5201", "up", int32(4)},
+		},
+	})}
+}
+
+// dialer hands out links made by mk and counts dials; fail makes dials fail.
+type dialer struct {
+	mk    func() *fakeLink
+	mu    sync.Mutex
+	links []*fakeLink
+	fail  error
+	hang  bool
+}
+
+func (d *dialer) dial(ctx context.Context, addr string) (link, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.hang {
+		d.mu.Unlock()
+		<-ctx.Done()
+		d.mu.Lock()
+		return nil, ctx.Err()
+	}
+	if d.fail != nil {
+		return nil, d.fail
+	}
+	l := d.mk()
+	d.links = append(d.links, l)
+	return l, nil
+}
+
+func (d *dialer) set(fail error) {
+	d.mu.Lock()
+	d.fail = fail
+	d.mu.Unlock()
+}
+
+func testClient(t *testing.T, timeout time.Duration, d *dialer) *Client {
+	t.Helper()
+	c := newClient(ClientConfig{Address: "127.0.0.1:5672", Timeout: timeout}, d.dial)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestClientQuery(t *testing.T) {
+	var got *amqp.Message
+	d := &dialer{mk: func() *fakeLink {
+		return newFakeLink(func(req *amqp.Message) []*amqp.Message { got = req; return tcpListenerAnswer(req) })
+	}}
+	c := testClient(t, time.Second, d)
+	recs, err := c.Query(context.Background(), EntityTCPListener, "name", "port", "address", "operStatus", "connectionsOpened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[1].String("name") != "my-tcp-service" {
+		t.Fatalf("records = %v", recs)
+	}
+	if n, _ := recs[0].Int("connectionsOpened"); n != 56 {
+		t.Errorf("connectionsOpened = %d", n)
+	}
+	if *got.Properties.ReplyTo != captureReplyTo {
+		t.Errorf("reply-to = %q", *got.Properties.ReplyTo)
+	}
+	if v := c.RemoteProperties()["version"]; v != "0.0.0+e2ec51a4-main" {
+		t.Errorf("version = %v", v)
+	}
+	if c.Requests() != 1 || c.Dials() != 1 {
+		t.Errorf("requests %d dials %d, want 1 and 1", c.Requests(), c.Dials())
+	}
+}
+
+// TestClientMatchesAnswersByCorrelationID: concurrent calls answered in
+// reverse order, with stray answers (unknown id, numeric id, no id) mixed
+// in, each get their own answer.
+func TestClientMatchesAnswersByCorrelationID(t *testing.T) {
+	const calls = 8
+	var mu sync.Mutex
+	var held []*amqp.Message
+	d := &dialer{mk: func() *fakeLink {
+		return newFakeLink(func(req *amqp.Message) []*amqp.Message {
+			mu.Lock()
+			defer mu.Unlock()
+			held = append(held, req)
+			if len(held) < calls {
+				return nil
+			}
+			var out []*amqp.Message
+			out = append(out,
+				answer("edgeproxy-unknown", map[string]any{"statusCode": int32(200)}, map[any]any{}),
+				answer(int32(1), map[string]any{"statusCode": int32(200)}, map[any]any{}),
+				answer(nil, map[string]any{"statusCode": int32(200)}, map[any]any{}))
+			for i := len(held) - 1; i >= 0; i-- {
+				name := held[i].ApplicationProperties["name"].(string)
+				out = append(out, reply(held[i], 200, "OK", map[string]any{"name": name}))
+			}
+			return out
+		})
+	}}
+	c := testClient(t, 5*time.Second, d)
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("l%d", i)
+			rec, err := c.Read(context.Background(), EntityTCPListener, name)
+			if err == nil && rec.String("name") != name {
+				err = fmt.Errorf("call for %s got the answer for %s", name, rec.String("name"))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if c.Dials() != 1 {
+		t.Errorf("dials = %d, want one shared connection", c.Dials())
+	}
+}
+
+func TestClientStatusErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		props    map[string]any
+		wantCode int
+		want     string
+	}{
+		{"404", map[string]any{"statusCode": int32(404), "statusDescription": "No entity with name=nosuch"}, 404, "No entity with name=nosuch"},
+		{"400 duplicate", map[string]any{"statusCode": int32(400), "statusDescription": "adding TcpListenerEntity(...) duplicates unique attribute 'name'"}, 400, "duplicates unique attribute"},
+		{"missing statusCode", map[string]any{"statusDescription": "OK"}, 0, "without statusCode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &dialer{mk: func() *fakeLink {
+				return newFakeLink(func(req *amqp.Message) []*amqp.Message {
+					return []*amqp.Message{answer(req.Properties.CorrelationID, tt.props, map[any]any{})}
+				})
+			}}
+			c := testClient(t, time.Second, d)
+			err := c.Delete(context.Background(), EntityTCPListener, "nosuch")
+			var se *StatusError
+			if !errors.As(err, &se) || se.Code != tt.wantCode || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a StatusError %d containing %q", err, tt.wantCode, tt.want)
+			}
+			if !strings.Contains(err.Error(), "DELETE io.skupper.router.tcpListener nosuch") {
+				t.Errorf("err = %q does not name the request", err)
+			}
+		})
+	}
+}
+
+// TestClientTimeout: an unanswered call returns within the timeout, the
+// connection is dropped and the next call reconnects (after the backoff).
+func TestClientTimeout(t *testing.T) {
+	answerCalls := atomic.Bool{}
+	d := &dialer{mk: func() *fakeLink {
+		return newFakeLink(func(req *amqp.Message) []*amqp.Message {
+			if answerCalls.Load() {
+				return tcpListenerAnswer(req)
+			}
+			return nil
+		})
+	}}
+	c := testClient(t, 100*time.Millisecond, d)
+	start := time.Now()
+	_, err := c.Query(context.Background(), EntityTCPListener)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Stage != "answer" {
+		t.Fatalf("err = %v, want a TimeoutError waiting for the answer", err)
+	}
+	if !strings.Contains(err.Error(), "QUERY io.skupper.router.tcpListener: no answer within 100ms") {
+		t.Errorf("err = %q", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("timed out after %s", elapsed)
+	}
+	if !d.links[0].isClosed() {
+		t.Error("connection kept after an unanswered call")
+	}
+	answerCalls.Store(true)
+	pollUntil(t, 3*time.Second, func() error {
+		_, err := c.Query(context.Background(), EntityTCPListener)
+		return err
+	})
+	if c.Dials() != 2 {
+		t.Errorf("dials = %d, want 2", c.Dials())
+	}
+}
+
+// TestClientBackoff: failed connects are retried no faster than the
+// backoff; Reset retries at once.
+func TestClientBackoff(t *testing.T) {
+	d := &dialer{mk: func() *fakeLink { return newFakeLink(tcpListenerAnswer) }}
+	d.set(errors.New("dial tcp 127.0.0.1:5672: connect: connection refused"))
+	c := newClient(ClientConfig{Address: "127.0.0.1:5672", Timeout: time.Second, BackoffInitial: time.Hour, BackoffMax: time.Hour}, d.dial)
+	t.Cleanup(func() { _ = c.Close() })
+	for range 3 {
+		_, err := c.Query(context.Background(), EntityRouter)
+		if err == nil || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("err = %v, want the connect error", err)
+		}
+	}
+	if c.Dials() != 1 {
+		t.Fatalf("dials = %d within the backoff, want 1", c.Dials())
+	}
+	d.set(nil)
+	c.Reset() // the router was replaced
+	if _, err := c.Query(context.Background(), EntityRouter); err != nil {
+		t.Fatalf("after Reset: %v", err)
+	}
+	if c.Dials() != 2 {
+		t.Errorf("dials = %d, want 2", c.Dials())
+	}
+}
+
+// TestClientBackoffGrows checks the capped doubling with a fake clock.
+func TestClientBackoffGrows(t *testing.T) {
+	d := &dialer{}
+	d.set(errors.New("refused"))
+	c := newClient(ClientConfig{Address: "x:1", Timeout: time.Second, BackoffInitial: 100 * time.Millisecond, BackoffMax: 300 * time.Millisecond}, d.dial)
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	var waits []time.Duration
+	for range 4 {
+		_, _ = c.Query(context.Background(), EntityRouter)
+		waits = append(waits, c.nextAttempt.Sub(now))
+		now = c.nextAttempt
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond}
+	if fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Errorf("backoffs = %v, want %v", waits, want)
+	}
+	if c.Dials() != 4 {
+		t.Errorf("dials = %d, want one per elapsed backoff", c.Dials())
+	}
+}
+
+// TestClientLinkLost: a link that fails under a waiting call fails it at
+// once (not at the timeout), and the next call reconnects.
+func TestClientLinkLost(t *testing.T) {
+	var first atomic.Pointer[fakeLink]
+	d := &dialer{}
+	d.mk = func() *fakeLink {
+		var l *fakeLink
+		l = newFakeLink(func(req *amqp.Message) []*amqp.Message {
+			if l == first.Load() {
+				go l.Close() // the router went away
+				return nil
+			}
+			return tcpListenerAnswer(req)
+		})
+		first.CompareAndSwap(nil, l)
+		return l
+	}
+	c := newClient(ClientConfig{Address: "x:1", Timeout: 10 * time.Second, BackoffInitial: time.Millisecond}, d.dial)
+	t.Cleanup(func() { _ = c.Close() })
+	start := time.Now()
+	_, err := c.Query(context.Background(), EntityTCPListener)
+	if err == nil || !strings.Contains(err.Error(), "management connection lost") {
+		t.Fatalf("err = %v, want connection lost", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("failed only after %s", time.Since(start))
+	}
+	pollUntil(t, 3*time.Second, func() error {
+		_, err := c.Query(context.Background(), EntityTCPListener)
+		return err
+	})
+}
+
+// TestClientConnectTimeout: a dial that hangs is bounded by the timeout.
+func TestClientConnectTimeout(t *testing.T) {
+	d := &dialer{hang: true}
+	c := testClient(t, 50*time.Millisecond, d)
+	_, err := c.Query(context.Background(), EntityRouter)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Stage != "connect" {
+		t.Fatalf("err = %v, want a connect TimeoutError", err)
+	}
+}
+
+func TestClientClosed(t *testing.T) {
+	d := &dialer{mk: func() *fakeLink { return newFakeLink(tcpListenerAnswer) }}
+	c := testClient(t, time.Second, d)
+	if _, err := c.Query(context.Background(), EntityTCPListener); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	if !d.links[0].isClosed() {
+		t.Error("Close left the link open")
+	}
+	if _, err := c.Query(context.Background(), EntityTCPListener); !errors.Is(err, errClientClosed) {
+		t.Errorf("err = %v after Close, want errClientClosed", err)
+	}
+}
+
+// TestClientSilentAMQPPeer uses the real AMQP dialer against a TCP server
+// that accepts and never writes: the call fails within the timeout.
+func TestClientSilentAMQPPeer(t *testing.T) {
+	addr := silentListener(t)
+	c := NewClient(ClientConfig{Address: addr, Timeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Close() })
+	start := time.Now()
+	_, err := c.Query(context.Background(), EntityRouter, "id")
+	elapsed := time.Since(start)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Stage != "connect" {
+		t.Fatalf("err = %v, want a connect TimeoutError", err)
+	}
+	if elapsed > 2*time.Second {
+		t.Errorf("returned after %s", elapsed)
+	}
+	t.Logf("silent peer: %v after %s", err, elapsed.Round(time.Millisecond))
+}
+
+// TestClientRefused uses the real dialer against a closed port.
+func TestClientRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c := NewClient(ClientConfig{Address: addr, Timeout: time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Query(context.Background(), EntityRouter, "id")
+	if err == nil || !strings.Contains(err.Error(), "connect "+addr) {
+		t.Fatalf("err = %v, want a connect error naming %s", err, addr)
+	}
+}
+
+// silentListener accepts TCP connections and never writes to them; it
+// returns its address. Connections close at cleanup.
+func silentListener(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// pollUntil retries fn every 10 ms until it succeeds or timeout passes.
+func pollUntil(t testing.TB, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %v", timeout, err)
+		}
+		<-tick.C
+	}
+}
