@@ -1,0 +1,162 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
+)
+
+// These tests run the management client against the router test harness:
+// the fake skrouterd by default, a real one when SKROUTERD names it.
+
+// scenario is an interior with my-service behind it and an edge router
+// with a tcpListener for it, as edgeproxy would render it.
+type scenario struct {
+	interior *routertest.Interior
+	edge     *routertest.Edge
+	spec     routertest.EdgeSpec
+	cfg      string
+	listener routertest.Listener
+}
+
+func startScenario(t *testing.T, ctl routertest.Controls) *scenario {
+	t.Helper()
+	in := routertest.StartInterior(t)
+	svc := in.AddService(t, "my-service:8080")
+	l := routertest.Listener{Name: "my-service", Port: routertest.FreePort(t), Address: svc.Address}
+	spec := routertest.EdgeSpec{ID: "edge-proxy-1", Management: routertest.FreePort(t), Uplink: in.EdgeAddr(), Listeners: []routertest.Listener{l}}
+	cfg := routertest.WriteEdgeConfig(t, spec)
+	e := routertest.StartEdge(t, cfg, ctl)
+	e.WaitReady(t)
+	return &scenario{interior: in, edge: e, spec: spec, cfg: cfg, listener: l}
+}
+
+func TestClientAgainstRouter(t *testing.T) {
+	sc := startScenario(t, routertest.Controls{})
+	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
+	c := NewClient(ClientConfig{Address: sc.edge.MgmtAddr, Timeout: 2 * time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+
+	connectors, err := c.Query(ctx, EntityConnector, "name", "role", "connectionStatus", "connectionMsg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(connectors) != 1 || connectors[0].String("name") != "uplink" || connectors[0].String("connectionStatus") != "SUCCESS" {
+		t.Errorf("connectors = %v", connectors)
+	}
+	conns, err := c.Query(ctx, EntityConnection, "role", "dir", "opened", "container")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := uplinkFrom(UplinkStatus{Connector: "uplink", Found: true}, connectors, conns); !u.LinkOpen || u.Container != "interior" {
+		t.Errorf("no open edge connection to the interior in %v", conns)
+	}
+	all, err := c.Query(ctx, EntityTCPListener) // all attributes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].String("port") != strconv.Itoa(sc.listener.Port) || all[0].String("address") != "my-service:8080" {
+		t.Errorf("tcpListeners = %v", all)
+	}
+	if _, ok := all[0].Int("connectionsOpened"); !ok {
+		t.Errorf("connectionsOpened not an integer: %#v", all[0]["connectionsOpened"])
+	}
+	routers, err := c.Query(ctx, EntityRouter, "id")
+	if err != nil || len(routers) != 1 || routers[0].String("id") != "edge-proxy-1" {
+		t.Errorf("router = %v, %v", routers, err)
+	}
+	if v, _ := c.RemoteProperties()["version"].(string); v == "" {
+		t.Errorf("no version in the open frame properties %v", c.RemoteProperties())
+	}
+
+	// READ, CREATE, DELETE and their errors.
+	rec, err := c.Read(ctx, EntityTCPListener, "my-service")
+	if err != nil || rec.String("address") != "my-service:8080" {
+		t.Errorf("read my-service = %v, %v", rec, err)
+	}
+	port := strconv.Itoa(routertest.FreePort(t))
+	created, err := c.Create(ctx, EntityTCPListener, "x", map[string]any{"host": "127.0.0.1", "port": port, "address": "my-service:8080"})
+	if err != nil {
+		t.Fatalf("create x: %v", err)
+	}
+	if created.String("identity") == "" || created.String("name") != "x" || created.String("port") != port {
+		t.Errorf("created = %v", created)
+	}
+	_, err = c.Create(ctx, EntityTCPListener, "x", map[string]any{"host": "127.0.0.1", "port": port, "address": "my-service:8080"})
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code < 400 {
+		t.Errorf("duplicate create: %v, want a 4xx/5xx StatusError", err)
+	}
+	if err := c.Delete(ctx, EntityTCPListener, "x"); err != nil {
+		t.Fatalf("delete x: %v", err)
+	}
+	if _, err := c.Read(ctx, EntityTCPListener, "x"); !IsNotFound(err) {
+		t.Errorf("read after delete: %v, want 404", err)
+	}
+	if err := c.Delete(ctx, EntityTCPListener, "nosuch"); !IsNotFound(err) {
+		t.Errorf("delete nonexistent: %v, want 404", err)
+	}
+	if _, err := c.Query(ctx, "io.skupper.router.bogus"); !errors.As(err, &se) || se.Code != 400 {
+		t.Errorf("query bogus type: %v, want 400", err)
+	}
+	if c.Dials() != 1 {
+		t.Errorf("dials = %d, want one long-lived connection", c.Dials())
+	}
+}
+
+// TestClientReconnectsAfterRouterRestart: the router is replaced; the
+// client reconnects by itself (after its backoff) and at once after Reset.
+func TestClientReconnectsAfterRouterRestart(t *testing.T) {
+	sc := startScenario(t, routertest.Controls{})
+	c := NewClient(ClientConfig{Address: sc.edge.MgmtAddr, Timeout: time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	query := func() error { _, err := c.Query(context.Background(), EntityRouter, "id"); return err }
+	if err := query(); err != nil {
+		t.Fatal(err)
+	}
+	for _, reset := range []bool{false, true} {
+		sc.edge.Stop(5 * time.Second)
+		pollUntil(t, 5*time.Second, func() error {
+			if query() == nil {
+				return errors.New("still answering after the router stopped")
+			}
+			return nil
+		})
+		sc.edge = routertest.StartEdge(t, sc.cfg, routertest.Controls{})
+		sc.edge.WaitReady(t)
+		if reset {
+			c.Reset()
+			if err := query(); err != nil {
+				t.Fatalf("first call after Reset: %v", err)
+			}
+			continue
+		}
+		pollUntil(t, 5*time.Second, query) // backoff is capped at 2 s
+	}
+}
+
+// TestClientRouterStopsAnswering: the router keeps the connection open but
+// answers nothing (fake only): calls time out, none hangs.
+func TestClientRouterStopsAnswering(t *testing.T) {
+	sc := startScenario(t, routertest.Controls{HangAfter: 1500 * time.Millisecond})
+	c := NewClient(ClientConfig{Address: sc.edge.MgmtAddr, Timeout: 300 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Close() })
+	var err error
+	pollUntil(t, 5*time.Second, func() error {
+		_, err = c.Query(context.Background(), EntityRouter, "id")
+		if err == nil {
+			return errors.New("still answering")
+		}
+		return nil
+	})
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a TimeoutError", err)
+	}
+	t.Logf("hung router: %v", err)
+}
