@@ -102,7 +102,7 @@ func startLogging(t *testing.T, cfg Config, ctl supervisortest.Controls, w io.Wr
 	h := &harness{logs: &logBuffer{}, record: filepath.Join(t.TempDir(), "record.jsonl"), done: make(chan error, 1)}
 	ctl.Record = h.record
 	logger := newJSONLogger(w)
-	env := append(os.Environ(), ctl.Env(), "EDGEPROXY_SECRET=do-not-leak")
+	env := append(append(os.Environ(), ctl.Environ()...), "EDGEPROXY_SECRET=do-not-leak")
 	opts = append([]Option{WithEnviron(env), WithRandom(func() float64 { return 0 }),
 		WithHostLookup(func() (string, error) { return "localhost", nil }, func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil }),
 	}, opts...)

@@ -15,6 +15,9 @@ import (
 // stopPoll is how often a stop checks whether the router's group is empty.
 const stopPoll = 10 * time.Millisecond
 
+// killWait bounds the wait for the router's group to vanish after SIGKILL.
+const killWait = 2 * time.Second
+
 // Supervisor runs the router: launch, restart with backoff, graceful stop.
 // Run drives it; Status may be called from any goroutine.
 type Supervisor struct {
@@ -102,7 +105,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	failures, restarts := 0, 0
 	for {
 		if ctx.Err() != nil {
-			return s.stopped(nil, restarts)
+			return s.stopped(nil, restarts, 0)
 		}
 		c, err := startChild(rp, path, args, env, s.logger)
 		if err != nil {
@@ -123,7 +126,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		s.clearGroup(c)
 		s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
 		if ctx.Err() != nil { // the router exited as the stop began
-			return s.stopResult(e, restarts)
+			return s.stopResult(e, restarts, 0)
 		}
 		v := decide(s.cfg, e, failures, s.random())
 		failures = v.failures
@@ -140,7 +143,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return s.stopped(&e, restarts)
+			return s.stopped(nil, restarts, 0)
 		case <-t.C:
 		}
 	}
@@ -148,60 +151,72 @@ func (s *Supervisor) Run(ctx context.Context) error {
 
 // stop is the graceful stop: mark stopping (health turns not-ready), SIGTERM
 // the router's group, wait up to StopTimeout for the router and every other
-// member of its group, then SIGKILL the group.
+// member of its group, then SIGKILL the group and wait (up to killWait) until
+// everything in it has been reaped.
 func (s *Supervisor) stop(c *child, restarts int) error {
 	s.update(func(st *Status) { st.Phase = PhaseStopping })
+	began := time.Now()
 	s.logger.Info("stopping router: SIGTERM to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout)
 	if err := c.signalGroup(syscall.SIGTERM); err != nil {
 		s.logger.Error("cannot signal the router", "pid", c.pid, "err", err)
 	}
-	timeout := time.NewTimer(s.cfg.StopTimeout)
-	defer timeout.Stop()
+	deadline := time.NewTimer(s.cfg.StopTimeout)
+	defer deadline.Stop()
 	poll := time.NewTicker(stopPoll)
 	defer poll.Stop()
 	status := c.status
 	var e *Exit
-	killed := false
-	for e == nil || (!killed && c.groupAlive()) {
+	killed, abandoned := false, false
+	for e == nil || (!abandoned && c.groupAlive()) {
 		select {
 		case ws := <-status:
 			x := c.exit(ws)
 			e, status = &x, nil
 		case <-poll.C:
-		case <-timeout.C:
-			s.logger.Warn("router did not stop within stop_timeout: SIGKILL to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout, "router_exited", e != nil)
-			if err := c.signalGroup(syscall.SIGKILL); err != nil {
-				s.logger.Error("cannot kill the router", "pid", c.pid, "err", err)
+		case <-deadline.C:
+			if !killed {
+				s.logger.Warn("router did not stop within stop_timeout: SIGKILL to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout, "router_exited", e != nil)
+				if err := c.signalGroup(syscall.SIGKILL); err != nil {
+					s.logger.Error("cannot kill the router", "pid", c.pid, "err", err)
+				}
+				killed = true
+				deadline.Reset(killWait)
+				continue
 			}
-			killed = true
+			// Only a process stuck in the kernel survives SIGKILL this long.
+			s.logger.Error("processes of the router's group survive SIGKILL; leaving them", "pid", c.pid, "router_exited", e != nil)
+			abandoned = true
+			if e == nil {
+				e = &Exit{PID: c.pid, Code: -1, Signal: "SIGKILL", SignalNumber: int(syscall.SIGKILL), At: time.Now(), Uptime: time.Since(c.started), LastLogs: c.tail.snapshot()}
+			}
 		}
 	}
 	s.update(func(st *Status) { st.PID, st.LastExit = 0, e })
-	return s.stopResult(*e, restarts)
+	return s.stopResult(*e, restarts, time.Since(began))
 }
 
 // stopResult ends a requested stop: nil when the router exited 0 (its
 // answer to SIGTERM) or died of the SIGTERM itself (sent before its handlers
 // existed); otherwise an ExitError carrying the router's exit status.
-func (s *Supervisor) stopResult(e Exit, restarts int) error {
+func (s *Supervisor) stopResult(e Exit, restarts int, took time.Duration) error {
 	if (e.SignalNumber == 0 && e.Code == 0) || e.SignalNumber == int(syscall.SIGTERM) {
-		return s.stopped(&e, restarts)
+		return s.stopped(&e, restarts, took)
 	}
 	s.update(func(st *Status) { st.Phase = PhaseStopped })
 	s.logger.Error("router did not stop cleanly", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
-		"uptime", e.Uptime.Round(time.Millisecond), "last_stderr", e.LastLogs)
+		"uptime", e.Uptime.Round(time.Millisecond), "stop_time", took.Round(time.Millisecond), "last_stderr", e.LastLogs)
 	return &ExitError{Code: e.ExitStatus(), Reason: "the router did not stop cleanly", Restarts: restarts, Last: &e}
 }
 
 // stopped ends a requested stop that went well.
-func (s *Supervisor) stopped(e *Exit, restarts int) error {
+func (s *Supervisor) stopped(e *Exit, restarts int, took time.Duration) error {
 	s.update(func(st *Status) { st.Phase, st.PID, st.NextStart = PhaseStopped, 0, time.Time{} })
-	if e == nil || e.At.IsZero() {
+	if e == nil {
 		s.logger.Info("supervisor stopped; no router was running", "restarts", restarts)
 		return nil
 	}
 	s.logger.Info("router stopped", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
-		"stop_time", time.Since(e.At).Round(time.Millisecond))
+		"stop_time", took.Round(time.Millisecond))
 	return nil
 }
 

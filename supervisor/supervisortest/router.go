@@ -57,6 +57,13 @@ func (c Controls) Env() string {
 	return envControls + "=" + string(b)
 }
 
+// Environ returns the environment entries that make the re-executed test
+// binary act as the router: Env, and GORACE without the race detector's
+// default one-second sleep at exit (which would look like a slow stop).
+func (c Controls) Environ() []string {
+	return []string{c.Env(), "GORACE=atexit_sleep_ms=0"}
+}
+
 // Event is one line of a router's record.
 type Event struct {
 	Event  string   `json:"event"` // start, signal, group-child, orphan

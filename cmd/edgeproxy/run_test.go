@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
+)
+
+func TestMain(m *testing.M) {
+	// Re-executed as the router by `edgeproxy run` under test.
+	supervisortest.MaybeRunRouter()
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// edgeproxyBinary builds the edgeproxy binary once per test run.
+func edgeproxyBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "edgeproxy-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "edgeproxy")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// loopbackSeq gives each edgeproxy under test its own loopback address, so
+// that parallel runs never share a health or management port.
+var loopbackSeq atomic.Int32
+
+func uniqueLoopback() string {
+	n := int(loopbackSeq.Add(1)) + os.Getpid()%200*250
+	return fmt.Sprintf("127.77.%d.%d", n/250%250, n%250+1)
+}
+
+// proxyEnv is the environment for `edgeproxy run` over the fake router with
+// ctl (ctl.Record must be set); extra entries override defaults.
+func proxyEnv(t *testing.T, ctl supervisortest.Controls, extra ...string) []string {
+	ip := uniqueLoopback()
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"EDGEPROXY_ROUTER__BINARY=" + os.Args[0],
+		"EDGEPROXY_ROUTER__CONFIG_FILE=" + filepath.Join(t.TempDir(), "skrouterd.json"),
+		"EDGEPROXY_ROUTER__MANAGEMENT=" + ip + ":5672",
+		"EDGEPROXY_HEALTH__LISTEN=" + ip + ":9090",
+		"EDGEPROXY_LISTENERS=" + ip + ":18080=my-service:8080",
+		"EDGEPROXY_SUPERVISOR__STOP_TIMEOUT=5s",
+		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL=10ms",
+		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX=100ms",
+		"EDGEPROXY_SUPERVISOR__MAX_FAST_FAILURES=3",
+		"EDGEPROXY_LOG__FORMAT=json",
+		"EDGEPROXY_LOG__LEVEL=debug",
+	}
+	return append(append(env, ctl.Environ()...), extra...)
+}
+
+// proxy is one `edgeproxy run` process under test.
+type proxy struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	record string
+	done   chan struct{}
+	code   int
+}
+
+// startProxy runs `edgeproxy run` over the fake router with ctl; extra
+// environment entries override the defaults. It is killed at cleanup.
+func startProxy(t *testing.T, ctl supervisortest.Controls, extra ...string) *proxy {
+	t.Helper()
+	return startProxyCmd(t, nil, ctl, extra...)
+}
+
+// startProxyCmd is startProxy with a command prefix (e.g. unshare ...).
+func startProxyCmd(t *testing.T, prefix []string, ctl supervisortest.Controls, extra ...string) *proxy {
+	t.Helper()
+	bin := edgeproxyBinary(t)
+	p := &proxy{stderr: &syncBuffer{}, record: filepath.Join(t.TempDir(), "record.jsonl"), done: make(chan struct{})}
+	ctl.Record = p.record
+	argv := append(append([]string(nil), prefix...), bin, "run")
+	p.cmd = exec.Command(argv[0], argv[1:]...)
+	p.cmd.Env = proxyEnv(t, ctl, extra...)
+	p.cmd.Stderr = p.stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("edgeproxy log:\n%s", p.stderr)
+		}
+	})
+	return p
+}
+
+// wait returns edgeproxy's exit code, failing the test after timeout.
+func (p *proxy) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(timeout):
+		t.Fatalf("edgeproxy still runs after %s", timeout)
+		return -1
+	}
+}
+
+func (p *proxy) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v to edgeproxy: %v", sig, err)
+	}
+}
+
+func (p *proxy) events(t *testing.T) []supervisortest.Event {
+	t.Helper()
+	ev, err := supervisortest.ReadRecord(p.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// routerPIDs are the pids of the routers launched so far, in order.
+func (p *proxy) routerPIDs(t *testing.T) []int {
+	var pids []int
+	for _, e := range p.events(t) {
+		if e.Event == "start" {
+			pids = append(pids, e.PID)
+		}
+	}
+	return pids
+}
+
+// waitRouters polls until n routers have started and recorded their start
+// (their signal handlers are installed), returning their pids.
+func (p *proxy) waitRouters(t *testing.T, n int) []int {
+	t.Helper()
+	var pids []int
+	supervisortest.Eventually(t, 15*time.Second, func() error {
+		select {
+		case <-p.done:
+			t.Fatalf("edgeproxy exited (code %d) before %d routers started", p.code, n)
+		default:
+		}
+		if pids = p.routerPIDs(t); len(pids) < n {
+			return fmt.Errorf("%d routers started, want %d", len(pids), n)
+		}
+		return nil
+	})
+	return pids
+}
+
+// logRecords returns edgeproxy's JSON log records whose msg contains msg.
+func (p *proxy) logRecords(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) != nil {
+			continue
+		}
+		if m, _ := r["msg"].(string); strings.Contains(m, msg) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noRouterLeft checks that none of pids (nor their process groups) exist.
+func noRouterLeft(pids []int) error {
+	for _, pid := range pids {
+		members, err := supervisortest.GroupMembers(pid)
+		if err != nil {
+			return err
+		}
+		if supervisortest.Alive(pid) || len(members) > 0 {
+			return fmt.Errorf("router %d or its group still exists: %+v", pid, members)
+		}
+	}
+	return nil
+}
