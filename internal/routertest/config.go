@@ -39,6 +39,9 @@ func (e Entity) MarshalJSON() ([]byte, error) { return json.Marshal([]any{e.Type
 // under t.TempDir() and returns its path.
 func WriteConfig(t testing.TB, name string, entities []Entity) string {
 	t.Helper()
+	if entities == nil {
+		entities = []Entity{}
+	}
 	b, err := json.MarshalIndent(entities, "", "    ")
 	if err != nil {
 		t.Fatalf("render %s: %v", name, err)

@@ -18,12 +18,13 @@ const EntityPrefix = "io.skupper.router."
 // Mgmt is a minimal AMQP management client for tests: one connection, a
 // dynamic reply receiver and a sender to $management. Requests are serialised.
 type Mgmt struct {
-	conn *amqp.Conn
-	sess *amqp.Session
-	snd  *amqp.Sender
-	rcv  *amqp.Receiver
-	mu   sync.Mutex
-	seq  int
+	conn  *amqp.Conn
+	sess  *amqp.Session
+	snd   *amqp.Sender
+	rcv   *amqp.Receiver
+	mu    sync.Mutex
+	seq   int
+	stray int
 }
 
 // Response is one management answer.
@@ -116,6 +117,7 @@ func (m *Mgmt) request(ctx context.Context, props map[string]any, body any, cid 
 		}
 		_ = m.rcv.AcceptMessage(ctx, in)
 		if in.Properties == nil || fmt.Sprint(in.Properties.CorrelationID) != fmt.Sprint(cid) {
+			m.stray++
 			continue // a late answer to an earlier, abandoned request
 		}
 		r := &Response{Body: in.Value, CorrelationID: in.Properties.CorrelationID, Message: in}
@@ -278,4 +280,12 @@ func Find(rows []map[string]any, key string, value any) (map[string]any, error) 
 		}
 	}
 	return nil, fmt.Errorf("%s=%v: %w", key, value, ErrNotFound)
+}
+
+// Stray returns how many answers arrived whose correlation id matched no
+// waiting request.
+func (m *Mgmt) Stray() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stray
 }

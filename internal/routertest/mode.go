@@ -165,20 +165,24 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // spawns the orphan and a crash-signal sender, then execs the real router
 // (same pid).
 const realWrapper = `#!/usr/bin/python3
-import json, os, sys, time
+import json, os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 REAL, RECORD, DELAY, ORPHAN, CRASH_AFTER, CRASH_SIGNAL = %s
 def rec(**kw):
     if RECORD:
         kw = dict({"pid": os.getpid(), "time": time.time()}, **kw)
         with open(RECORD, "a") as f:
             f.write(json.dumps(kw) + "\n")
-def detach(argv):
+def detach(argv, event=None):
     if os.fork() == 0:
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             fd = os.open(os.devnull, os.O_RDWR)
             for i in (0, 1, 2):
                 os.dup2(fd, i)
             os.execvp(argv[0], argv)
+        if event:
+            rec(event=event, orphan_pid=pid)
         os._exit(0)
     os.wait()
 rec(event="start", argv=sys.argv, ppid=os.getppid())
@@ -191,7 +195,7 @@ try:
 except OSError:
     pass
 if ORPHAN:
-    detach(["sleep", str(ORPHAN)])
+    detach(["sleep", str(ORPHAN)], "orphan")
 if CRASH_SIGNAL:
     detach(["sh", "-c", "sleep %%s; kill -%%d %%d" %% (CRASH_AFTER, CRASH_SIGNAL, os.getpid())])
 os.execv(REAL, [REAL] + args)

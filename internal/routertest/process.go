@@ -115,12 +115,22 @@ func (p *Process) HasLog(substr string) bool {
 // WaitLog polls until a stderr line contains substr.
 func (p *Process) WaitLog(t testing.TB, substr string, timeout time.Duration) {
 	t.Helper()
-	Eventually(t, timeout, func() error {
+	err := Poll(timeout, func() error {
 		if p.HasLog(substr) {
+			return nil
+		}
+		if p.Exited() {
 			return nil
 		}
 		return fmt.Errorf("no stderr line contains %q", substr)
 	})
+	if err == nil && !p.HasLog(substr) {
+		st, _ := p.Wait(0)
+		err = fmt.Errorf("router ended (%s) and no stderr line contains %q", ExitDescription(st), substr)
+	}
+	if err != nil {
+		t.Fatalf("not within %v: %v", timeout, err)
+	}
 }
 
 // Signal sends sig to the router process.

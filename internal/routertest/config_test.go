@@ -1,0 +1,144 @@
+package routertest
+
+import (
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// exitWithin bounds how long a router may take to refuse a bad configuration.
+// The captures show 0.05–0.13 s; the bound is generous for loaded machines.
+const exitWithin = 5 * time.Second
+
+// Follows captures/invalid-config/*.out: exit 1, last stderr line
+// "skrouterd: <reason>". The real router writes the path it was given; the
+// "<traceback object at 0x…>" address in 11 differs per run.
+func TestInvalidConfigExits(t *testing.T) {
+	t.Parallel()
+	prefix := func(file string) string {
+		return "skrouterd: Python: Exception: Cannot load configuration file " + file + ": "
+	}
+	cases := []struct {
+		file    string
+		want    string // full last line, or its prefix when exact is false
+		exact   bool
+		logLine string // another line the router must have written
+	}{
+		{"01-json-syntax-error.json", "Expecting value: line 7 column 1 (char 151)", true, "AGENT (error) Contents of failed json-format config file"},
+		{"02-unknown-entity-type.json", "No such entity type 'io.skupper.router.tcpListenerX'", true, "ROUTER (critical) Router start-up failed: "},
+		{"03-unknown-attribute.json", "io.skupper.router.tcpListener: Unknown attribute 'prot' for 'io.skupper.router.tcpListener'", true, ""},
+		{"04-bad-enum-value.json", "io.skupper.router.router: Invalid value for enum['standalone', 'interior', 'edge']: 'bogus'", true, ""},
+		{"05-tcpListener-missing-address.json", "", true, "TCP_ADAPTOR (error) Unable to create tcp listener: Configuration: Exactly one of the 'address' or 'multiAddressStrategy' field must be set"},
+		{"10-duplicate-listener-name.json", "adding {'type': 'io.skupper.router.tcpListener', 'name': 'dup', 'host': '127.0.0.1', 'port': '18081', 'address': 'my-service:8080', 'backlog': 0, 'multiAddressStrategy': EnumValue('none', 0), 'authenticatePeer': False, 'observer': EnumValue('auto', 1)} duplicates unique attribute 'name' from existing {'type': 'io.skupper.router.tcpListener', 'name': 'dup', 'host': '127.0.0.1', 'port': '18080', 'address': 'my-service:8080', 'backlog': 0, 'multiAddressStrategy': EnumValue('none', 0), 'authenticatePeer': False, 'observer': EnumValue('auto', 1)}", true, ""},
+		{"11-bad-attribute-type.json", "io.skupper.router.router: invalid literal for int() with base 10: 'lots':<traceback object at 0x", false, ""},
+		{"does-not-exist.json", "", true, "ERROR (error) Not found: Configuration file could not be opened"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			file, err := filepath.Abs(filepath.Join("testdata", "invalid", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := prefix(file) + tc.want
+			switch tc.file {
+			case "05-tcpListener-missing-address.json":
+				want = "skrouterd: Python: CError: Configuration: Exactly one of the 'address' or 'multiAddressStrategy' field must be set"
+			case "does-not-exist.json":
+				want = "skrouterd: Not found: Configuration file could not be opened"
+			}
+			p := StartProcess(t, Binary(t, Controls{}), file)
+			took := exitedWith(t, p, exitWithin, "exit 1")
+			t.Logf("exited after %v", took)
+			lines := p.Stderr()
+			if len(lines) == 0 {
+				t.Fatal("no stderr")
+			}
+			last := lines[len(lines)-1]
+			if tc.exact && last != want || !tc.exact && !strings.HasPrefix(last, want) {
+				t.Fatalf("last stderr line\n got %q\nwant %q", last, want)
+			}
+			if tc.logLine != "" && !p.HasLog(tc.logLine) {
+				t.Fatalf("no stderr line contains %q", tc.logLine)
+			}
+		})
+	}
+}
+
+// Follows captures/invalid-config/07-mgmt-listener-port-in-use.out: the router
+// starts, fails to listen, exits 1; its last line is the SERVER (critical)
+// one, not a "skrouterd:" line.
+func TestManagementPortInUse(t *testing.T) {
+	t.Parallel()
+	held, err := net.Listen("tcp", Loopback+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	cfg := WriteEdgeConfig(t, EdgeSpec{ID: "edge-proxy-1", Management: port,
+		Listeners: []Listener{{Name: "my-service", Port: FreePort(t), Address: "my-service:8080"}}})
+	p := StartProcess(t, Binary(t, Controls{}), cfg)
+	exitedWith(t, p, exitWithin, "exit 1")
+	hp := loopback(port)
+	lines := p.Stderr()
+	wantErr := "SERVER (error) Listener error on " + hp + ": Address already in use - listen on " + hp + " (proton:io)"
+	if !p.HasLog(wantErr) {
+		t.Errorf("no line contains %q", wantErr)
+	}
+	if last := lines[len(lines)-1]; !strings.HasSuffix(last, "SERVER (critical) Shutting down, required listener failed "+hp) {
+		t.Errorf("last line %q", last)
+	}
+}
+
+// Follows captures/invalid-config/09-empty-array.out: an empty configuration
+// starts a standalone router that keeps running.
+func TestEmptyConfigRuns(t *testing.T) {
+	t.Parallel()
+	cfg := WriteConfig(t, "empty.json", nil)
+	p := StartProcess(t, Binary(t, Controls{}), cfg)
+	p.WaitLog(t, "ROUTER (info) Router started in Standalone mode", StartTimeout)
+	p.WaitLog(t, "SERVER (info) Operational", StartTimeout)
+	if p.Exited() {
+		t.Fatal("router exited")
+	}
+	exitedWith(t, terminate(t, p), exitWithin, "exit 0")
+}
+
+func terminate(t *testing.T, p *Process) *Process {
+	t.Helper()
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Follows the line format of captures/logs/sample-*.log.
+// logLine is the router's log line: 2026-11-26 20:06:17.175038 +0000 SERVER (info) text
+var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} [+-]\d{4} [A-Z0-9_]+ \((trace|debug|info|notice|warning|error|critical)\) `)
+
+func TestLogLineFormat(t *testing.T) {
+	t.Parallel()
+	e, _ := edgeWith(t, loopback(FreePort(t)), Controls{})
+	lines := e.Stderr()
+	for _, want := range []string{
+		"SERVER (info) Container Name: edge-proxy-1",
+		"ROUTER (info) Router started in Edge mode",
+		"ROUTER (info) Version: ",
+		"CONN_MGR (info) Configured  Connector: ",
+		"SERVER (info) Listening on " + e.MgmtAddr,
+	} {
+		if !e.HasLog(want) {
+			t.Errorf("no line contains %q", want)
+		}
+	}
+	for _, l := range lines {
+		if !logLine.MatchString(l) {
+			t.Errorf("line not in the router's format: %q", l)
+		}
+	}
+}
