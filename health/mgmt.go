@@ -202,13 +202,31 @@ var errClientClosed = errors.New("management client closed")
 
 // TimeoutError says a call got no answer in time.
 type TimeoutError struct {
-	Request string
+	Request string // the call, "" when only connecting
+	Address string
 	Timeout time.Duration
 	Stage   string // "connect", "send" or "answer"
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("%s: no %s within %s", e.Request, e.Stage, e.Timeout)
+	var msg string
+	if e.Stage == "connect" {
+		msg = fmt.Sprintf("connect %s: no AMQP open within %s", e.Address, e.Timeout)
+	} else {
+		msg = fmt.Sprintf("no %s within %s", e.Stage, e.Timeout)
+	}
+	if e.Request != "" {
+		return e.Request + ": " + msg
+	}
+	return msg
+}
+
+// backoffError is returned while waiting to reconnect; it deliberately
+// does not unwrap, so an old timeout is not reported as a new one.
+type backoffError struct{ last error }
+
+func (e *backoffError) Error() string {
+	return "not connected, retrying after backoff: " + e.last.Error()
 }
 
 // Do sends req and returns the answer's body once its status is 2xx.
@@ -217,8 +235,12 @@ func (c *Client) Do(ctx context.Context, req Request) (any, error) {
 	defer cancel()
 	cn, err := c.connection(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, &TimeoutError{Request: req.String(), Timeout: c.cfg.Timeout, Stage: "connect"}
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			return nil, &TimeoutError{Request: req.String(), Address: te.Address, Timeout: te.Timeout, Stage: te.Stage}
+		}
+		if errors.Is(err, context.DeadlineExceeded) { // waited for another call's connect
+			return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "connect"}
 		}
 		return nil, fmt.Errorf("%s: %w", req, err)
 	}
@@ -233,7 +255,7 @@ func (c *Client) Do(ctx context.Context, req Request) (any, error) {
 	if err := cn.link.Send(ctx, msg); err != nil {
 		c.drop(cn, fmt.Errorf("send: %w", err))
 		if ctx.Err() != nil {
-			return nil, &TimeoutError{Request: req.String(), Timeout: c.cfg.Timeout, Stage: "send"}
+			return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "send"}
 		}
 		return nil, fmt.Errorf("%s: send: %w", req, err)
 	}
@@ -244,7 +266,7 @@ func (c *Client) Do(ctx context.Context, req Request) (any, error) {
 		return nil, fmt.Errorf("%s: %w", req, cn.err())
 	case <-ctx.Done():
 		c.drop(cn, fmt.Errorf("%s: no answer within %s", req, c.cfg.Timeout))
-		return nil, &TimeoutError{Request: req.String(), Timeout: c.cfg.Timeout, Stage: "answer"}
+		return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "answer"}
 	}
 }
 
@@ -269,7 +291,7 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 		return nil, errClientClosed
 	}
 	if wait := c.nextAttempt.Sub(c.now()); wait > 0 && c.lastErr != nil {
-		err := fmt.Errorf("not connected, retrying after backoff: %w", c.lastErr)
+		err := &backoffError{last: c.lastErr}
 		c.mu.Unlock()
 		return nil, err
 	}
@@ -280,8 +302,11 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("connect %s: no AMQP open within %s", c.cfg.Address, c.cfg.Timeout)
+		// go-amqp turns the ctx deadline into a socket deadline, which can
+		// fire a moment before ctx reports it: both are a timeout.
+		var ne net.Error
+		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+			err = &TimeoutError{Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "connect"}
 		}
 		c.failedLocked(err)
 		return nil, err
