@@ -81,14 +81,13 @@ func uniqueLoopback() string {
 	return fmt.Sprintf("127.77.%d.%d", n/250%250, n%250+1)
 }
 
-// proxyEnv is the environment for `edgeproxy run` over the fake router with
-// ctl (ctl.Record must be set); extra entries override defaults.
-func proxyEnv(t *testing.T, ctl supervisortest.Controls, extra ...string) []string {
+// baseEnv is the environment for `edgeproxy run` in tests: its own loopback
+// address for health and management, fast restarts, JSON logs.
+func baseEnv(t *testing.T) []string {
 	ip := uniqueLoopback()
-	env := []string{
+	return []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
-		"EDGEPROXY_ROUTER__BINARY=" + os.Args[0],
 		"EDGEPROXY_ROUTER__CONFIG_FILE=" + filepath.Join(t.TempDir(), "skrouterd.json"),
 		"EDGEPROXY_ROUTER__MANAGEMENT=" + ip + ":5672",
 		"EDGEPROXY_HEALTH__LISTEN=" + ip + ":9090",
@@ -100,6 +99,12 @@ func proxyEnv(t *testing.T, ctl supervisortest.Controls, extra ...string) []stri
 		"EDGEPROXY_LOG__FORMAT=json",
 		"EDGEPROXY_LOG__LEVEL=debug",
 	}
+}
+
+// proxyEnv is baseEnv over the fake router with ctl (ctl.Record must be
+// set); extra entries override earlier ones (os/exec keeps the last).
+func proxyEnv(t *testing.T, ctl supervisortest.Controls, extra ...string) []string {
+	env := append(baseEnv(t), "EDGEPROXY_ROUTER__BINARY="+os.Args[0])
 	return append(append(env, ctl.Environ()...), extra...)
 }
 
@@ -122,12 +127,19 @@ func startProxy(t *testing.T, ctl supervisortest.Controls, extra ...string) *pro
 // startProxyCmd is startProxy with a command prefix (e.g. unshare ...).
 func startProxyCmd(t *testing.T, prefix []string, ctl supervisortest.Controls, extra ...string) *proxy {
 	t.Helper()
+	ctl.Record = filepath.Join(t.TempDir(), "record.jsonl")
+	return launchProxy(t, prefix, proxyEnv(t, ctl, extra...), ctl.Record)
+}
+
+// launchProxy runs prefix... edgeproxy run with env; record is the file
+// the router records to. The process group is killed at cleanup.
+func launchProxy(t *testing.T, prefix, env []string, record string) *proxy {
+	t.Helper()
 	bin := edgeproxyBinary(t)
-	p := &proxy{stderr: &syncBuffer{}, record: filepath.Join(t.TempDir(), "record.jsonl"), done: make(chan struct{})}
-	ctl.Record = p.record
+	p := &proxy{stderr: &syncBuffer{}, record: record, done: make(chan struct{})}
 	argv := append(append([]string(nil), prefix...), bin, "run")
 	p.cmd = exec.Command(argv[0], argv[1:]...)
-	p.cmd.Env = proxyEnv(t, ctl, extra...)
+	p.cmd.Env = env
 	p.cmd.Stderr = p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
