@@ -1,0 +1,145 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
+	"github.com/edgeproxy/edgeproxy/supervisor"
+)
+
+// TestReadinessFollowsEdgeLink checks issue 5's timings against the router
+// harness (fake by default, real with SKROUTERD), with the default interval
+// and timeout of 1 s:
+//   - /readyz is 200 within 1 s of the edge link opening;
+//   - after the interior stops it is 503 within interval + timeout, and
+//     ?verbose names the link and the router's message;
+//   - when the interior returns it is 200 within one interval of the
+//     router's edge link reopening.
+func TestReadinessFollowsEdgeLink(t *testing.T) {
+	sc := startScenario(t, routertest.Controls{})
+	cfg := Config{Management: sc.edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
+	client := NewClient(ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
+	t.Cleanup(func() { _ = client.Close() })
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
+	target := Target{Connector: "uplink", UplinkHost: "127.0.0.1", UplinkPort: sc.interior.EdgePort(),
+		Listeners: []ListenerSpec{{Name: sc.listener.Name, Host: "127.0.0.1", Port: sc.listener.Port, Address: sc.listener.Address}}}
+	p := newTestProber(t, cfg, target, client, sup)
+	srv := httptest.NewServer(NewServer(p, nil).Handler())
+	t.Cleanup(srv.Close)
+	runProber(t, p)
+	readyz := func() (int, string) { return get(t, srv.URL+"/readyz?verbose") }
+	expect := func(code int) func() error {
+		return func() error {
+			if got, body := readyz(); got != code {
+				return fmt.Errorf("/readyz %d, want %d:\n%s", got, code, body)
+			}
+			return nil
+		}
+	}
+
+	// 1. The link opens: ready within 1 s.
+	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
+	linkUp := time.Now()
+	pollUntil(t, time.Second, expect(http.StatusOK))
+	t.Logf("ready %s after the harness saw the link open", time.Since(linkUp).Round(time.Millisecond))
+
+	// 2. The interior stops: 503 within interval + timeout, naming the link.
+	sc.interior.Stop()
+	stopped := time.Now()
+	pollUntil(t, cfg.Interval+cfg.Timeout, expect(http.StatusServiceUnavailable))
+	t.Logf("not ready %s after the interior stopped", time.Since(stopped).Round(time.Millisecond))
+	_, body := readyz()
+	if !strings.Contains(body, "[-]edge-link failed: ") {
+		t.Errorf("verbose output does not name the link:\n%s", body)
+	}
+	// The router's own message (connectionStatus: connectionMsg) shows.
+	pollUntil(t, 5*time.Second, func() error {
+		st, msg, err := routertest.LinkStatus(sc.edge.MgmtAddr)
+		if err != nil {
+			return err
+		}
+		want := fmt.Sprintf("[-]edge-link failed: %s: %s\n", st, msg)
+		if _, body = readyz(); !strings.Contains(body, want) {
+			return fmt.Errorf("verbose output lacks %q:\n%s", want, body)
+		}
+		return nil
+	})
+	if want := fmt.Sprintf("Connection to 127.0.0.1:%d failed", sc.interior.EdgePort()); !strings.Contains(body, want) {
+		t.Errorf("verbose output lacks the router's %q:\n%s", want, body)
+	}
+	t.Logf("verbose while down:\n%s", body)
+
+	// 3. The interior returns: 200 within one interval of the link reopening.
+	sc.interior.Start()
+	restarted := time.Now()
+	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
+	linkBack := time.Now()
+	pollUntil(t, cfg.Interval, expect(http.StatusOK))
+	t.Logf("link reopened %s after the interior returned; ready %s after that",
+		linkBack.Sub(restarted).Round(time.Millisecond), time.Since(linkBack).Round(time.Millisecond))
+
+	s := p.Snapshot()
+	t.Logf("last probe took %s (router %s, version %s)", s.ProbeDuration, s.RouterID, s.RouterVersion)
+	if s.RouterID != sc.spec.ID || s.RouterVersion == "" {
+		t.Errorf("router id %q version %q", s.RouterID, s.RouterVersion)
+	}
+}
+
+// TestReadinessAfterRouterRestart: the supervisor replaces the router (new
+// pid); the prober reconnects at once and is ready again without waiting
+// out a backoff.
+func TestReadinessAfterRouterRestart(t *testing.T) {
+	sc := startScenario(t, routertest.Controls{})
+	cfg := Config{Management: sc.edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
+	client := NewClient(ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
+	t.Cleanup(func() { _ = client.Close() })
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
+	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
+	runProber(t, p)
+	ready := func() error {
+		if s := p.Snapshot(); !s.Ready(time.Now()) {
+			return fmt.Errorf("not ready: %s", failing(s, time.Now(), true))
+		}
+		return nil
+	}
+	pollUntil(t, 10*time.Second, ready)
+
+	sup.set(supervisor.Status{Phase: supervisor.PhaseBackingOff, Restarts: 1})
+	sc.edge.Stop(5 * time.Second)
+	if p.Snapshot().Ready(time.Now()) {
+		t.Error("ready while the router is backing off")
+	}
+	sc.edge = routertest.StartEdge(t, sc.cfg, routertest.Controls{})
+	sup.set(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now(), Restarts: 1})
+	start := time.Now()
+	pollUntil(t, 10*time.Second, ready)
+	t.Logf("ready %s after the new router was launched", time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkProbe measures one probe (four concurrent QUERYs on the
+// long-lived connection) against the harness router.
+func BenchmarkProbe(b *testing.B) {
+	in := routertest.StartInterior(b)
+	spec := routertest.EdgeSpec{ID: "edge-bench", Management: routertest.FreePort(b), Uplink: in.EdgeAddr()}
+	e := routertest.StartEdge(b, routertest.WriteEdgeConfig(b, spec), routertest.Controls{})
+	e.WaitReady(b)
+	client := NewClient(ClientConfig{Address: e.MgmtAddr, Timeout: 2 * time.Second})
+	b.Cleanup(func() { _ = client.Close() })
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: e.PID()})
+	p := newTestProber(b, Config{Management: e.MgmtAddr, Interval: time.Second, Timeout: 2 * time.Second}, Target{Connector: "uplink"}, client, sup)
+	if s := p.Probe(context.Background()); !s.ManagementOK {
+		b.Fatal(s.ManagementError)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if s := p.Probe(context.Background()); !s.ManagementOK {
+			b.Fatal(s.ManagementError)
+		}
+	}
+}
