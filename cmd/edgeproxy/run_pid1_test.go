@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -124,15 +127,93 @@ func TestPID1WithoutReaperLeavesZombies(t *testing.T) {
 // child of unshare.
 func pid1HostPID(t *testing.T, p *proxy) int {
 	t.Helper()
-	ds, err := supervisortest.Descendants(p.cmd.Process.Pid)
-	if err != nil {
+	var pid int
+	supervisortest.Eventually(t, 10*time.Second, func() error {
+		ds, err := supervisortest.Descendants(p.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.PPID == p.cmd.Process.Pid {
+				pid = d.PID
+				return nil
+			}
+		}
+		return fmt.Errorf("no child of unshare (%d) yet", p.cmd.Process.Pid)
+	})
+	return pid
+}
+
+// TestRunAsPID1RouterKills kills the harness's router (fake or real) again
+// and again in a PID namespace, each leaving an orphaned `sleep`
+// grandchild: edgeproxy restarts it every time, no zombie remains, and
+// SIGTERM still exits 0. 100 kills with a real router; 10 with the fake,
+// whose many-crash reaping TestRunAsPID1ReapsOrphans covers faster.
+func TestRunAsPID1RouterKills(t *testing.T) {
+	t.Parallel()
+	requirePIDNamespace(t)
+	kills := 10
+	if routertest.Real() {
+		kills = 100
+	}
+	in := routertest.StartInterior(t)
+	ctl := routertest.Controls{Orphan: true, OrphanFor: 50 * time.Millisecond, Record: filepath.Join(t.TempDir(), "record.jsonl")}
+	env := append(baseEnv(t),
+		"EDGEPROXY_ROUTER__BINARY="+routertest.Binary(t, ctl),
+		"EDGEPROXY_UPLINK__HOST="+in.EdgeHost(),
+		"EDGEPROXY_UPLINK__PORT="+strconv.Itoa(in.EdgePort()),
+		"EDGEPROXY_SUPERVISOR__MAX_FAST_FAILURES=100000",
+		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL=5ms",
+		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX=10ms",
+	)
+	p := launchProxy(t, pidNamespace, env, ctl.Record)
+	ep := pid1HostPID(t, p)
+	last := 0
+	for i := 0; i < kills; i++ {
+		// Kill each router once it has left its orphan (it is fully up).
+		var router int
+		routertest.Eventually(t, 20*time.Second, func() error {
+			if n := len(routertest.Filter(routertest.ReadRecord(t, ctl.Record), "orphan")); n < i+1 {
+				return fmt.Errorf("router %d: %d orphans recorded", i, n)
+			}
+			var err error
+			router, err = routerChild(ep, last)
+			return err
+		})
+		if err := syscall.Kill(router, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: router %d: %v", i, router, err)
+		}
+		last = router
+	}
+	// A new router runs; the orphans have exited and been reaped.
+	routertest.Eventually(t, 20*time.Second, func() error {
+		if _, err := routerChild(ep, last); err != nil {
+			return err
+		}
+		if n := len(routertest.Filter(routertest.ReadRecord(t, ctl.Record), "orphan")); n < kills {
+			return fmt.Errorf("%d orphans recorded, want %d", n, kills)
+		}
+		return noZombies(p.cmd.Process.Pid)
+	})
+	if err := syscall.Kill(ep, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+// routerChild finds the running router below edgeproxy (host pid ep): a
+// live child that is not an orphaned `sleep` and not the killed one.
+func routerChild(ep, killed int) (int, error) {
+	ds, err := supervisortest.Descendants(ep)
+	if err != nil {
+		return 0, err
+	}
 	for _, d := range ds {
-		if d.PPID == p.cmd.Process.Pid {
-			return d.PID
+		if d.PPID == ep && d.PID != killed && d.State != 'Z' && d.Comm != "sleep" {
+			return d.PID, nil
 		}
 	}
-	t.Fatalf("no child of unshare (%d) found", p.cmd.Process.Pid)
-	return 0
+	return 0, fmt.Errorf("no new router below %d yet", ep)
 }
