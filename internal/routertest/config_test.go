@@ -1,7 +1,10 @@
 package routertest
 
 import (
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -141,4 +144,72 @@ func TestLogLineFormat(t *testing.T) {
 			t.Errorf("line not in the router's format: %q", l)
 		}
 	}
+}
+
+// Follows captures/logs/sample-edge-raw-tcp-probe-on-amqp-port.log: a bare
+// TCP connect to the AMQP port is logged as a failed connection.
+func TestRawTCPProbeIsLogged(t *testing.T) {
+	t.Parallel()
+	e, _ := edgeWith(t, "", Controls{})
+	c, err := net.Dial("tcp", e.MgmtAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := c.LocalAddr().String()
+	c.Close()
+	e.WaitLog(t, "SERVER (error) [C", StartTimeout)
+	e.WaitLog(t, "Connection from "+local+" (to "+e.MgmtAddr+") failed: amqp:connection:framing-error No protocol header found (connection aborted)", StartTimeout)
+}
+
+// The log entities of the configuration set what is logged (routerconf
+// renders DEFAULT and FLOW_LOG). Not captured: follows the schema's `log`
+// entity, which the router configures before anything else.
+func TestLogLevelFromConfig(t *testing.T) {
+	t.Parallel()
+	uplink := loopback(FreePort(t))
+	host, port, _ := net.SplitHostPort(uplink)
+	spec := EdgeSpec{ID: "edge-proxy-1", Management: FreePort(t)}
+	ents := append(spec.Entities(),
+		Entity{"connector", map[string]any{"name": "uplink", "host": host, "port": port, "role": "edge"}},
+		Entity{"log", map[string]any{"module": "DEFAULT", "enable": "warning+"}},
+		Entity{"log", map[string]any{"module": "FLOW_LOG", "enable": "none"}})
+	e := StartEdge(t, WriteConfig(t, "skrouterd.json", ents), Controls{})
+	e.WaitReady(t)
+	e.WaitLog(t, "SERVER (error) [C1] "+refusedMsg(uplink), StartTimeout)
+	for _, l := range e.Stderr() {
+		if strings.Contains(l, " (info) ") {
+			t.Errorf("info line with DEFAULT warning+: %q", l)
+		}
+	}
+	rows := e.Query(t, "log", "module", "enable")
+	if r := row(t, rows, "module", "DEFAULT"); r["enable"] != "warning+" {
+		t.Errorf("log DEFAULT %v", r)
+	}
+	if r := row(t, rows, "module", "FLOW_LOG"); r["enable"] != "none" {
+		t.Errorf("log FLOW_LOG %v", r)
+	}
+}
+
+// Follows README "A listener with http: true serves /healthz (always OK)".
+func TestHTTPListenerHealthz(t *testing.T) {
+	t.Parallel()
+	hport := FreePort(t)
+	spec := EdgeSpec{ID: "edge-proxy-1", Management: FreePort(t)}
+	ents := append(spec.Entities(), Entity{"listener", map[string]any{
+		"name": "health", "host": Loopback, "port": itoa(hport), "role": "normal", "http": true}})
+	e := StartEdge(t, WriteConfig(t, "skrouterd.json", ents), Controls{})
+	e.WaitReady(t)
+	Eventually(t, StartTimeout, func() error {
+		c := &http.Client{Timeout: time.Second}
+		resp, err := c.Get("http://" + loopback(hport) + "/healthz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "OK" {
+			return fmt.Errorf("/healthz: %d %q", resp.StatusCode, b)
+		}
+		return nil
+	})
 }
