@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/Azure/go-amqp"
+
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
 // fakeLink is an in-memory management link: every sent request goes to
@@ -270,7 +272,7 @@ func TestClientTimeout(t *testing.T) {
 		t.Error("connection kept after an unanswered call")
 	}
 	answerCalls.Store(true)
-	pollUntil(t, 3*time.Second, func() error {
+	routertest.Eventually(t, 3*time.Second, func() error {
 		_, err := c.Query(context.Background(), EntityTCPListener)
 		return err
 	})
@@ -354,7 +356,7 @@ func TestClientLinkLost(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("failed only after %s", time.Since(start))
 	}
-	pollUntil(t, 3*time.Second, func() error {
+	routertest.Eventually(t, 3*time.Second, func() error {
 		_, err := c.Query(context.Background(), EntityTCPListener)
 		return err
 	})
@@ -451,22 +453,4 @@ func silentListener(t testing.TB) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-// pollUntil retries fn every 10 ms until it succeeds or timeout passes.
-func pollUntil(t testing.TB, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", timeout, err)
-		}
-		<-tick.C
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/supervisor"
+
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
 // Records as the router gives them in the captures (a-link-up,
@@ -345,11 +347,11 @@ func TestRunReprobesOnRouterChange(t *testing.T) {
 	cfg.Interval = time.Hour // only the first probe and the change may trigger one
 	p := newTestProber(t, cfg, scenarioTarget, m, sup)
 	runProber(t, p)
-	pollUntil(t, 5*time.Second, func() error { return wantProbes(p, 1) })
+	routertest.Eventually(t, 5*time.Second, func() error { return wantProbes(p, 1) })
 	restarted := running
 	restarted.PID = 5151
 	sup.set(restarted)
-	pollUntil(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		if s := p.Snapshot(); s.ProbedPID != 5151 {
 			return errors.New("new router not probed yet")
 		}
@@ -368,10 +370,10 @@ func TestRunPollsFasterWhileNotReady(t *testing.T) {
 	cfg.Interval = 2 * time.Second
 	p := newTestProber(t, cfg, scenarioTarget, m, newFakeSup(running))
 	runProber(t, p)
-	pollUntil(t, 5*time.Second, func() error { return wantProbes(p, 1) })
+	routertest.Eventually(t, 5*time.Second, func() error { return wantProbes(p, 1) })
 	m.set(stateLinkUp)
 	start := time.Now()
-	pollUntil(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		if s := p.Snapshot(); !s.Ready(time.Now()) {
 			return errors.New("not ready yet")
 		}

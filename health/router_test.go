@@ -121,7 +121,7 @@ func TestClientReconnectsAfterRouterRestart(t *testing.T) {
 	}
 	for _, reset := range []bool{false, true} {
 		sc.edge.Stop(5 * time.Second)
-		pollUntil(t, 5*time.Second, func() error {
+		routertest.Eventually(t, 5*time.Second, func() error {
 			if query() == nil {
 				return errors.New("still answering after the router stopped")
 			}
@@ -136,7 +136,7 @@ func TestClientReconnectsAfterRouterRestart(t *testing.T) {
 			}
 			continue
 		}
-		pollUntil(t, 5*time.Second, query) // backoff is capped at 2 s
+		routertest.Eventually(t, 5*time.Second, query) // backoff is capped at 2 s
 	}
 }
 
@@ -147,7 +147,7 @@ func TestClientRouterStopsAnswering(t *testing.T) {
 	c := NewClient(ClientConfig{Address: sc.edge.MgmtAddr, Timeout: 300 * time.Millisecond})
 	t.Cleanup(func() { _ = c.Close() })
 	var err error
-	pollUntil(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		_, err = c.Query(context.Background(), EntityRouter, "id")
 		if err == nil {
 			return errors.New("still answering")

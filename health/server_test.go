@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/edgeproxy/edgeproxy/supervisor"
+
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
 // staticSource serves one fixed snapshot.
@@ -400,7 +402,7 @@ func TestSilentManagementDoesNotHang(t *testing.T) {
 	t.Cleanup(srv.Close)
 	quick := &http.Client{Timeout: 2 * time.Second} // a hung handler fails the request
 	var body string
-	pollUntil(t, 10*time.Second, func() error {
+	routertest.Eventually(t, 10*time.Second, func() error {
 		resp, err := quick.Get(srv.URL + "/readyz?verbose")
 		if err != nil {
 			t.Fatalf("/readyz hung: %v", err)

@@ -46,20 +46,20 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	// 1. The link opens: ready within 1 s.
 	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
 	linkUp := time.Now()
-	pollUntil(t, time.Second, expect(http.StatusOK))
+	routertest.Eventually(t, time.Second, expect(http.StatusOK))
 	t.Logf("ready %s after the harness saw the link open", time.Since(linkUp).Round(time.Millisecond))
 
 	// 2. The interior stops: 503 within interval + timeout, naming the link.
 	sc.interior.Stop()
 	stopped := time.Now()
-	pollUntil(t, cfg.Interval+cfg.Timeout, expect(http.StatusServiceUnavailable))
+	routertest.Eventually(t, cfg.Interval+cfg.Timeout, expect(http.StatusServiceUnavailable))
 	t.Logf("not ready %s after the interior stopped", time.Since(stopped).Round(time.Millisecond))
 	_, body := readyz()
 	if !strings.Contains(body, "[-]edge-link failed: ") {
 		t.Errorf("verbose output does not name the link:\n%s", body)
 	}
 	// The router's own message (connectionStatus: connectionMsg) shows.
-	pollUntil(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		st, msg, err := routertest.LinkStatus(sc.edge.MgmtAddr)
 		if err != nil {
 			return err
@@ -80,7 +80,7 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	restarted := time.Now()
 	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
 	linkBack := time.Now()
-	pollUntil(t, cfg.Interval, expect(http.StatusOK))
+	routertest.Eventually(t, cfg.Interval, expect(http.StatusOK))
 	t.Logf("link reopened %s after the interior returned; ready %s after that",
 		linkBack.Sub(restarted).Round(time.Millisecond), time.Since(linkBack).Round(time.Millisecond))
 
@@ -108,7 +108,7 @@ func TestReadinessAfterRouterRestart(t *testing.T) {
 		}
 		return nil
 	}
-	pollUntil(t, 10*time.Second, ready)
+	routertest.Eventually(t, 10*time.Second, ready)
 
 	sup.set(supervisor.Status{Phase: supervisor.PhaseBackingOff, Restarts: 1})
 	sc.edge.Stop(5 * time.Second)
@@ -118,7 +118,7 @@ func TestReadinessAfterRouterRestart(t *testing.T) {
 	sc.edge = routertest.StartEdge(t, sc.cfg, routertest.Controls{})
 	sup.set(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now(), Restarts: 1})
 	start := time.Now()
-	pollUntil(t, 10*time.Second, ready)
+	routertest.Eventually(t, 10*time.Second, ready)
 	t.Logf("ready %s after the new router was launched", time.Since(start).Round(time.Millisecond))
 }
 

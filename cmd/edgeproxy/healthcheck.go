@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"time"
 )
 
@@ -69,6 +70,10 @@ func httpGet(ctx context.Context, url string) (int, string, error) {
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return 0, "", fmt.Errorf("no answer within %s", healthcheckBudget)
+		}
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is printed already
 		}
 		return 0, "", err
 	}

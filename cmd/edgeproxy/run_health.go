@@ -52,14 +52,34 @@ func healthActors(s *settings, sup supervisor.StatusReader, logger *slog.Logger)
 			execute: func() error { return server.Serve(ln) },
 			interrupt: func(error) {
 				prober.SetStopping()
-				sctx, scancel := context.WithTimeout(context.Background(), healthShutdownGrace)
-				defer scancel()
-				if err := server.Shutdown(sctx); err != nil {
-					logger.Warn("health server shutdown", "err", err)
-				}
+				// Keep answering (503, "[-]shutdown failed") while the router
+				// stops, then close; execute returns once the server closed.
+				go func() {
+					waitRouterDown(sup, s.Supervisor.StopTimeout+time.Second)
+					sctx, scancel := context.WithTimeout(context.Background(), healthShutdownGrace)
+					defer scancel()
+					if err := server.Shutdown(sctx); err != nil {
+						logger.Warn("health server shutdown", "err", err)
+					}
+				}()
 			},
 		},
 	}, nil
+}
+
+// waitRouterDown waits until the supervisor no longer runs or stops a
+// router (its phase is stopped or failed), at most limit.
+func waitRouterDown(sup supervisor.StatusReader, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		switch sup.Status().Phase {
+		case supervisor.PhaseStopped, supervisor.PhaseFailed:
+			return
+		}
+		<-tick.C
+	}
 }
 
 // healthTarget is what the health checks expect the router to have: the
