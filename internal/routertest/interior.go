@@ -216,6 +216,24 @@ func (in *Interior) AddService(t testing.TB, address string) *Service {
 	return s
 }
 
+// AddConnector CREATEs a tcpConnector named name for address that connects to
+// backend (host:port), for backends the test runs itself (iperf3, nginx, ...).
+// Unlike AddService it is not restored by Start after Stop.
+func (in *Interior) AddConnector(t testing.TB, name, address, backend string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(backend)
+	if err != nil {
+		t.Fatalf("add connector %s: %v", name, err)
+	}
+	err = withMgmt(in.MgmtAddr(), func(ctx context.Context, m *Mgmt) error {
+		_, err := m.Create(ctx, "tcpConnector", name, map[string]any{"host": host, "port": port, "address": address})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("add connector %s: %v", name, err)
+	}
+}
+
 // RemoveService DELETEs the tcpConnector for address (the backend keeps
 // running).
 func (in *Interior) RemoveService(t testing.TB, address string) {

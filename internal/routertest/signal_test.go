@@ -117,7 +117,9 @@ func TestSIGHUPDisablesShutdownSignals(t *testing.T) {
 }
 
 // Follows README "Signal handlers exist only after the config is loaded": a
-// signal during a slow start gets the default action.
+// signal during a slow start gets the default action. In real mode the slow
+// start is the Binary wrapper's sleep before it execs the router, so this
+// checks the harness's StartDelay there, not the router.
 func TestSignalBeforeConfigLoaded(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
