@@ -32,6 +32,9 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+demo: build
+	scripts/demo.sh
+
 clean:
 	rm -rf bin dist
 
