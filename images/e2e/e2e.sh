@@ -1,0 +1,243 @@
+#!/bin/bash
+# e2e.sh — the four-strategy scenario under a real Docker engine (`make e2e`).
+#
+#   images/e2e/e2e.sh [STRATEGY...]     default: netfilter haproxy edge-router
+#
+# Needs root and Debian's docker.io, docker-compose, debootstrap, iproute2 and
+# Go (for `go mod vendor`). It starts a private dockerd in a network namespace of
+# its own (engine.sh), builds the local images (images.sh), then for each
+# strategy brings up docs/compose/<strategy>/compose.yaml as project `sample`
+# with a CI override (images/e2e/<strategy>.override.yaml) and checks it from a
+# client container on sample_sample1. Everything is removed on every exit path.
+#
+# Environment:
+#   E2E_ROUTER_IMAGE  a local real skupper-router image: the edgeproxy image's base
+#                     and the interior router (default: the fake, edgeproxy-e2e/router:test)
+#   E2E_KEEP=1        leave the engine and the last scenario running (debugging;
+#                     `images/e2e/e2e.sh stop` ends them)
+#   E2E_CACHE, E2E_RUN, E2E_NETNS, E2E_BIP, E2E_POOL, E2E_MIRROR  see engine.sh / images.sh
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_DIR=$REPO/images/e2e
+# shellcheck source=images/e2e/engine.sh
+. "$E2E_DIR/engine.sh"
+# shellcheck source=images/e2e/images.sh
+. "$E2E_DIR/images.sh"
+
+E2E_LOGS=${E2E_LOGS:-$REPO/bin/e2e-logs}
+PROJECT=sample
+NETWORK=sample_sample1
+CURRENT=""      # the strategy whose containers are up
+PASSED=()
+
+compose() {
+	"$COMPOSE" --ansi never -p "$PROJECT" -f "$REPO/docs/compose/$CURRENT/compose.yaml" \
+		-f "$E2E_DIR/$CURRENT.override.yaml" "$@"
+}
+
+# --- cleanup on every exit path -------------------------------------------------
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [[ $rc != 0 && -n $CURRENT ]]; then
+		log "logs of $CURRENT (also in $E2E_LOGS)"
+		compose ps >&2 2>/dev/null || true
+		compose logs --no-color --tail=40 >"$E2E_LOGS/$CURRENT-compose.log" 2>&1 || true
+		tail -n 60 "$E2E_LOGS/$CURRENT-compose.log" >&2 || true
+	fi
+	if [[ ${E2E_KEEP:-} == 1 ]]; then
+		log "E2E_KEEP=1: engine left running (DOCKER_HOST=$DOCKER_HOST; stop: $0 stop)"
+		exit "$rc"
+	fi
+	[[ -n $CURRENT ]] && scenario_down
+	engine_stop
+	exec 9>&- || true
+	if ((rc == 0)); then log "PASS: ${PASSED[*]} in $((SECONDS))s"; else log "FAIL after $((SECONDS))s"; fi
+	exit "$rc"
+}
+
+scenario_down() {
+	compose down -v --remove-orphans -t 20 >>"$E2E_LOGS/compose.log" 2>&1 || true
+	CURRENT=""
+}
+
+# --- helpers --------------------------------------------------------------------
+
+# eventually TIMEOUT_S WHAT CMD...: poll CMD (a command or function) every 0.5 s until it succeeds.
+eventually() {
+	local timeout=$1 what=$2 deadline
+	shift 2
+	deadline=$((SECONDS + timeout))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || die "$what: not within ${timeout}s"
+		sleep 0.5
+	done
+	log "ok: $what"
+}
+
+# cid SERVICE: the container of SERVICE in the current project (docker ps is much
+# faster than `docker-compose ps`, which matters in pollers).
+cid() {
+	"$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+		--filter "label=com.docker.compose.service=$1" | head -n 1
+}
+health() { "$DOCKER" inspect -f '{{.State.Health.Status}}' "$(cid "$1")"; }
+health_is() { [[ $(health "$1") == "$2" ]]; }
+health_checks() { "$DOCKER" inspect -f '{{len .State.Health.Log}}' "$(cid "$1")"; }
+proxies_are() { health_is my-service "$1" && health_is my-tcp-service "$1"; }
+proxies_probed() { (($(health_checks my-service) >= $1 && $(health_checks my-tcp-service) >= $1)); }
+container_ip() { "$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$NETWORK\").IPAddress}}" "$(cid "$1")"; }
+
+# client runs a shell command in a throwaway container on sample_sample1.
+client() { "$DOCKER" run --rm --network "$NETWORK" "$BASE_IMAGE" bash -c "$1"; }
+
+# check_dns: the service names resolve to the proxies.
+check_dns() {
+	local svc ip got
+	got=$(client 'for s in my-service my-tcp-service; do echo "$s $(getent hosts "$s" | awk "{print \$1}")"; done')
+	for svc in my-service my-tcp-service; do
+		ip=$(container_ip "$svc")
+		[[ $(awk -v s="$svc" '$1 == s {print $2}' <<<"$got") == "$ip" ]] ||
+			die "$svc does not resolve to its proxy $ip: $got"
+		log "ok: $svc resolves to its proxy ($ip)"
+	done
+}
+
+# check_data_path: nginx's page through my-service, 3 s of iperf3 through my-tcp-service.
+check_data_path() {
+	local out
+	out=$(client 'curl -sS --max-time 5 http://my-service:8080/') || die "curl http://my-service:8080 failed"
+	grep -q 'Welcome to nginx' <<<"$out" || die "curl http://my-service:8080: not nginx's page: ${out:0:200}"
+	log "ok: curl http://my-service:8080 returns nginx's page"
+	out=$(client 'iperf3 -c my-tcp-service -p 5201 -t 3 -f m' 2>&1) || { echo "$out" >&2; die "iperf3 -c my-tcp-service failed"; }
+	log "ok: iperf3 3 s through my-tcp-service: $(grep -E 'receiver' <<<"$out" | awk '{print $7, $8}')"
+	out=$(client 'wrk -d 3s -c 10 -t 1 --latency http://my-service:8080/' 2>&1) || { echo "$out" >&2; die "wrk failed"; }
+	log "ok: wrk 3 s: $(grep -E 'Requests/sec' <<<"$out" | awk '{print $2}') req/s, p99 $(awk '$1 == "99%" {print $2}' <<<"$out")"
+	# The same through the host ports (the engine's namespace is "the host").
+	in_ns curl -sS --max-time 5 -o /dev/null http://127.0.0.1:8888/ || die "curl via host port 8888 failed"
+	log "ok: curl via the host port 8888"
+}
+
+# check_stop SERVICE: docker stop ends it with exit code 0 well inside the grace period.
+check_stop() {
+	local svc=$1 c start took code
+	c=$(cid "$svc")
+	start=$(date +%s%N)
+	"$DOCKER" stop -t 15 "$c" >/dev/null
+	took=$((($(date +%s%N) - start) / 1000000))
+	code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$c")
+	[[ $code == 0 ]] || die "docker stop $svc: exit code $code, want 0"
+	((took < 5000)) || die "docker stop $svc took ${took} ms: not well inside the 15 s grace period"
+	log "ok: docker stop $svc: exit code 0 in ${took} ms"
+}
+
+# check_no_zombie SERVICE: no process in state Z inside the container (read
+# from /proc, so it works in images without ps).
+check_no_zombie() {
+	local out
+	out=$("$DOCKER" exec "$(cid "$1")" bash -c 'for f in /proc/[0-9]*/stat; do read -r l < "$f" 2>/dev/null && echo "$l"; done')
+	awk '{ sub(/.*\) /, ""); print $1 }' <<<"$out" | grep -q Z && { echo "$out" >&2; die "$1 has a zombie"; }
+	log "ok: no zombie in $1 ($(wc -l <<<"$out") processes)"
+}
+
+# check_orphan_reaped SERVICE: the fake router's orphan (FAKE_SKROUTERD_ORPHAN in
+# the override) was made and is gone, not a zombie: edgeproxy reaped it. Skipped
+# with a real router, which records nothing.
+check_orphan_reaped() {
+	local rec pid
+	rec=$("$DOCKER" exec "$(cid "$1")" cat /tmp/fake-skrouterd.jsonl 2>/dev/null) ||
+		{ log "skip: $1 has no fake-skrouterd record (a real router): orphan reaping not checked"; return; }
+	pid=$(grep -oE '"orphan_pid": *[0-9]+' <<<"$rec" | grep -oE '[0-9]+$' | head -n 1)
+	[[ -n $pid ]] || die "$1: the fake recorded no orphan (is FAKE_SKROUTERD_ORPHAN set?): $rec"
+	eventually 10 "$1: orphan $pid reaped by edgeproxy" \
+		"$DOCKER" exec "$(cid "$1")" bash -c "! test -e /proc/$pid"
+}
+
+# --- scenarios ------------------------------------------------------------------
+
+scenario_up() {
+	CURRENT=$1
+	log "=== $CURRENT"
+	compose down -v --remove-orphans -t 5 >>"$E2E_LOGS/compose.log" 2>&1 || true
+	compose up -d --no-build "${@:2}" >>"$E2E_LOGS/compose.log" 2>&1 || die "compose up $CURRENT failed (log: $E2E_LOGS/compose.log)"
+}
+
+# netfilter and haproxy: the interior's tcpListeners are a TCP forwarder here.
+scenario_forwarding() {
+	scenario_up "$1"
+	eventually 90 "$1 proxies healthy" proxies_are healthy
+	check_dns
+	check_data_path
+	check_stop my-service
+	scenario_down
+	PASSED+=("$1")
+}
+
+scenario_edge_router() {
+	CURRENT=edge-router
+	# 1. Without the interior: the proxies run, but must not turn healthy.
+	scenario_up edge-router nginx iperf3 my-service my-tcp-service
+	eventually 40 "edge proxies probed at least twice without an interior" proxies_probed 2
+	for svc in my-service my-tcp-service; do
+		health_is "$svc" healthy && die "$svc is healthy with no interior router"
+	done
+	log "ok: edge proxies not healthy without the interior ($(health my-service))"
+	# 2. The interior comes: the edge links come up, the proxies turn healthy.
+	compose up -d --no-build interior >>"$E2E_LOGS/compose.log" 2>&1
+	eventually 60 "edge proxies healthy once the edge link is up" proxies_are healthy
+	check_dns
+	check_data_path
+	check_no_zombie my-service
+	check_orphan_reaped my-service
+	# 3. The uplink goes away: unhealthy.
+	compose stop -t 5 interior >>"$E2E_LOGS/compose.log" 2>&1
+	eventually 60 "edge proxies unhealthy once the uplink is gone" proxies_are unhealthy
+	# 4. It comes back: healthy again, without a restart of the proxies.
+	compose start interior >>"$E2E_LOGS/compose.log" 2>&1
+	eventually 60 "edge proxies healthy again once the interior is back" proxies_are healthy
+	check_no_zombie my-service
+	check_no_zombie my-tcp-service
+	# 5. docker stop: exit code 0, fast.
+	check_stop my-service
+	check_stop my-tcp-service
+	scenario_down
+	PASSED+=(edge-router)
+}
+
+main() {
+	[[ $(id -u) == 0 ]] || die "run as root (it starts its own dockerd)"
+	if [[ ${1:-} == stop ]]; then
+		engine_stop
+		return
+	fi
+	local strategies=("$@")
+	((${#strategies[@]})) || strategies=(netfilter haproxy edge-router)
+	local tool
+	for tool in "$DOCKER" "$COMPOSE" debootstrap ip nsenter go; do
+		command -v "$tool" >/dev/null || die "$tool is missing (apt-get install docker.io docker-compose debootstrap iproute2)"
+	done
+	mkdir -p "$E2E_CACHE" "$E2E_LOGS"
+	: >"$E2E_LOGS/compose.log"
+	exec 9>"$E2E_CACHE/lock"
+	flock -n 9 || die "another e2e run holds $E2E_CACHE/lock"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	engine_start
+	build_images
+	export NGINX_IMAGE=$BASE_IMAGE IPERF3_IMAGE=$BASE_IMAGE HAPROXY_IMAGE=$BASE_IMAGE
+	log "images ready after ${SECONDS}s"
+	local s
+	for s in "${strategies[@]}"; do
+		case $s in
+		netfilter | haproxy) scenario_forwarding "$s" ;;
+		edge-router) scenario_edge_router ;;
+		*) die "unknown strategy $s (netfilter, haproxy, edge-router)" ;;
+		esac
+	done
+}
+
+main "$@"
