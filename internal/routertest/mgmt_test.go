@@ -170,6 +170,37 @@ func TestManagementQuery(t *testing.T) {
 		})
 	}
 
+	// Follows src/router_core/agent_connection.c: uptimeSeconds is a uint.
+	t.Run("connection types", func(t *testing.T) {
+		rows, err := m.Query(ctx, "connection", "role", "uptimeSeconds", "opened")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := row(t, rows, "role", "edge")
+		if _, ok := r["uptimeSeconds"].(uint32); !ok {
+			t.Errorf("uptimeSeconds %T, want uint32", r["uptimeSeconds"])
+		}
+	})
+
+	// Follows captures/raw/edge-raw-management-frames.trace: a numeric
+	// correlation-id comes back as an int32 from the Python agent and as it was
+	// sent from the C agent (connection); strings come back as they were.
+	t.Run("numeric correlation id", func(t *testing.T) {
+		for _, tc := range []struct {
+			entity string
+			want   any
+		}{{"tcpListener", int32(7)}, {"connection", uint64(7)}} {
+			r, err := m.RequestWith(ctx, map[string]any{"operation": "QUERY", "type": "org.amqp.management", "name": "self",
+				"entityType": LongType(tc.entity)}, map[string]any{"attributeNames": []any{"name"}}, uint64(7), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.CorrelationID != tc.want {
+				t.Errorf("%s: correlation id %#v, want %#v", tc.entity, r.CorrelationID, tc.want)
+			}
+		}
+	})
+
 	t.Run("router has no version", func(t *testing.T) {
 		rows, err := m.Query(ctx, "router", "id", "version")
 		if err != nil {
