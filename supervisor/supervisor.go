@@ -125,8 +125,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		s.clearGroup(c)
 		s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
-		if ctx.Err() != nil { // the router exited as the stop began
-			return s.stopResult(e, restarts, 0)
+		if ctx.Err() != nil {
+			return s.exitedBeforeStop(e, restarts)
 		}
 		v := decide(s.cfg, e, failures, s.random())
 		failures = v.failures
@@ -155,6 +155,14 @@ func (s *Supervisor) Run(ctx context.Context) error {
 // everything in it has been reaped.
 func (s *Supervisor) stop(c *child, restarts int) error {
 	s.update(func(st *Status) { st.Phase = PhaseStopping })
+	select {
+	case ws := <-c.status: // it exited by itself just as the stop began
+		e := c.exit(ws)
+		s.clearGroup(c)
+		s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
+		return s.exitedBeforeStop(e, restarts)
+	default:
+	}
 	began := time.Now()
 	s.logger.Info("stopping router: SIGTERM to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout)
 	if err := c.signalGroup(syscall.SIGTERM); err != nil {
@@ -206,6 +214,15 @@ func (s *Supervisor) stopResult(e Exit, restarts int, took time.Duration) error 
 	s.logger.Error("router did not stop cleanly", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
 		"uptime", e.Uptime.Round(time.Millisecond), "stop_time", took.Round(time.Millisecond), "last_stderr", e.LastLogs)
 	return &ExitError{Code: e.ExitStatus(), Reason: "the router did not stop cleanly", Restarts: restarts, Last: &e}
+}
+
+// exitedBeforeStop ends a requested stop when the router had exited by
+// itself before it was signalled: its exit is logged, and the stop counts as
+// clean, as when a stop finds the router backing off.
+func (s *Supervisor) exitedBeforeStop(e Exit, restarts int) error {
+	s.logger.Warn("router exited by itself as the stop began", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal,
+		"uptime", e.Uptime.Round(time.Millisecond), "restarts", restarts)
+	return s.stopped(nil, restarts, 0)
 }
 
 // stopped ends a requested stop that went well.
