@@ -213,3 +213,20 @@ func TestHTTPListenerHealthz(t *testing.T) {
 		return nil
 	})
 }
+
+// Follows README "Entity names must be unique across entity types" and the
+// shape of captures/invalid-config/10-duplicate-listener-name.out.
+func TestDuplicateNameAcrossTypes(t *testing.T) {
+	t.Parallel()
+	spec := EdgeSpec{ID: "edge-proxy-1", Management: FreePort(t), Uplink: loopback(FreePort(t)),
+		Listeners: []Listener{{Name: "uplink", Port: FreePort(t), Address: "my-service:8080"}}}
+	cfg := WriteConfig(t, "skrouterd.json", spec.Entities())
+	p := StartProcess(t, Binary(t, Controls{}), cfg)
+	exitedWith(t, p, exitWithin, "exit 1")
+	lines := p.Stderr()
+	last := lines[len(lines)-1]
+	prefix := "skrouterd: Python: Exception: Cannot load configuration file " + cfg + ": adding {'type': 'io.skupper.router.tcpListener', 'name': 'uplink', "
+	if !strings.HasPrefix(last, prefix) || !strings.Contains(last, " duplicates unique attribute 'name' from existing {'type': 'io.skupper.router.connector', 'name': 'uplink', ") {
+		t.Errorf("last line %q", last)
+	}
+}

@@ -20,6 +20,22 @@ func TestInterior(t *testing.T) {
 			t.Errorf("tcpConnector %s = %#v, want %#v", k, c[k], v)
 		}
 	}
+	// CREATE and DELETE of a tcpConnector, as in
+	// runtime-create-delete/00-interior-recreate-tcpConnector.json.
+	m := DialT(t, in.MgmtAddr())
+	r, err := m.Op(ctxT(t), "CREATE", "tcpConnector", "extra", map[string]any{"host": "127.0.0.1", "port": "1", "address": "extra:1"})
+	if err != nil || r.Status != 201 || r.Description != "Created" {
+		t.Fatalf("CREATE tcpConnector: %v %v", r, err)
+	}
+	body := r.Body.(map[string]any)
+	for _, k := range []string{"name", "host", "port", "address", "type", "identity", "verifyHostname", "bytesIn", "bytesOut", "connectionsOpened", "connectionsClosed"} {
+		if _, ok := body[k]; !ok {
+			t.Errorf("CREATE tcpConnector body lacks %s: %v", k, body)
+		}
+	}
+	if r, err := m.Op(ctxT(t), "DELETE", "tcpConnector", "extra", nil); err != nil || r.Status != 204 {
+		t.Fatalf("DELETE tcpConnector: %v %v", r, err)
+	}
 	if r := row(t, MustQuery(t, in.MgmtAddr(), "router"), "id", "interior"); r["mode"] != "interior" {
 		t.Errorf("router %v", r)
 	}
