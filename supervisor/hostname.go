@@ -28,6 +28,9 @@ func (s *Supervisor) checkHostname(ctx context.Context) {
 	start := time.Now()
 	addrs, err := s.lookupHost(lctx, host)
 	took := time.Since(start)
+	if ctx.Err() != nil {
+		return // stopping before the first launch: nothing to warn about
+	}
 	switch {
 	case err != nil:
 		s.logger.Warn("host name does not resolve: skrouterd resolves its own host name twice while starting and will take about 20 s instead of 0.2 s",

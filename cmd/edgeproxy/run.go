@@ -25,6 +25,9 @@ func runCommand(c *cli, _ []string) error {
 		return err
 	}
 	logger := newLogger(s.Log.Format, s.Log.Level, c.stderr)
+	// Subscribe to signals first: a SIGTERM from here on is a clean stop.
+	sigs := newSignalActor(logger)
+	defer sigs.close()
 	data, err := routerconf.Render(s.Router)
 	if err != nil {
 		return &configError{err}
@@ -44,8 +47,6 @@ func runCommand(c *cli, _ []string) error {
 	var g run.Group
 	{
 		// Signals: SIGTERM/SIGINT stop everything; SIGHUP and the rest are logged and ignored.
-		sigs := newSignalActor(logger)
-		defer sigs.close()
 		add(&g, logger, sigs.actor())
 	}
 	{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/supervisor"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -43,7 +45,7 @@ func edgeproxyBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "edgeproxy")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-buildvcs=false", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -249,4 +251,28 @@ func noRouterLeft(pids []int) error {
 		}
 	}
 	return nil
+}
+
+func TestRunOutcome(t *testing.T) {
+	t.Parallel()
+	healthErr := fmt.Errorf("health: listen: address in use")
+	tests := []struct {
+		name     string
+		groupErr error
+		supErr   error
+		wantCode int
+	}{
+		{name: "stop signal, clean stop", groupErr: stopRequested{syscall.SIGTERM}, wantCode: exitOK},
+		{name: "supervisor gave up", groupErr: &supervisor.ExitError{Code: 1}, supErr: &supervisor.ExitError{Code: 1}, wantCode: 1},
+		{name: "router killed on stop", groupErr: stopRequested{syscall.SIGTERM}, supErr: &supervisor.ExitError{Code: 137}, wantCode: 137},
+		{name: "another actor failed, clean stop", groupErr: healthErr, wantCode: exitFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := runOutcome(tt.groupErr, tt.supErr, newLogger("text", "error", io.Discard))
+			if got := exitCode(io.Discard, "run", err); got != tt.wantCode {
+				t.Errorf("exit code %d (err %v), want %d", got, err, tt.wantCode)
+			}
+		})
+	}
 }
