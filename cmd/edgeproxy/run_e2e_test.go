@@ -21,33 +21,34 @@ func TestRunStopSignals(t *testing.T) {
 		ctl      supervisortest.Controls
 		before   []syscall.Signal // sent to edgeproxy while the router runs
 		stop     syscall.Signal
+		timeout  string // supervisor.stop_timeout: short where the stop must end in SIGKILL
 		wantCode int
 		wantSeen map[string]int // signals the router recorded
 	}{
-		{name: "SIGTERM stops cleanly", stop: syscall.SIGTERM, wantSeen: map[string]int{"SIGTERM": 1}},
-		{name: "SIGINT stops cleanly with SIGTERM to the router", stop: syscall.SIGINT, wantSeen: map[string]int{"SIGTERM": 1, "SIGINT": 0}},
+		{name: "SIGTERM stops cleanly", stop: syscall.SIGTERM, timeout: "10s", wantSeen: map[string]int{"SIGTERM": 1}},
+		{name: "SIGINT stops cleanly with SIGTERM to the router", stop: syscall.SIGINT, timeout: "10s", wantSeen: map[string]int{"SIGTERM": 1, "SIGINT": 0}},
 		{
 			// The fake, like skrouterd, ignores SIGTERM after a SIGHUP: a
 			// forwarded SIGHUP would also turn this exit 0 into 137.
 			name:   "SIGHUP and the user signals are not forwarded",
 			before: []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGHUP},
-			stop:   syscall.SIGTERM, wantSeen: map[string]int{"SIGHUP": 0, "SIGUSR1": 0, "SIGUSR2": 0, "SIGWINCH": 0, "SIGTERM": 1},
+			stop:   syscall.SIGTERM, timeout: "10s", wantSeen: map[string]int{"SIGHUP": 0, "SIGUSR1": 0, "SIGUSR2": 0, "SIGWINCH": 0, "SIGTERM": 1},
 		},
 		{
 			name: "router and its group ignoring SIGTERM are killed after stop_timeout",
 			ctl:  supervisortest.Controls{IgnoreTerm: true, GroupChild: true},
-			stop: syscall.SIGTERM, wantCode: 137, wantSeen: map[string]int{"SIGTERM": 1},
+			stop: syscall.SIGTERM, timeout: "300ms", wantCode: 137, wantSeen: map[string]int{"SIGTERM": 1},
 		},
 		{
 			name: "a group child ignoring SIGTERM is killed; the router's clean exit counts",
 			ctl:  supervisortest.Controls{GroupChild: true},
-			stop: syscall.SIGTERM, wantSeen: map[string]int{"SIGTERM": 1},
+			stop: syscall.SIGTERM, timeout: "2s", wantSeen: map[string]int{"SIGTERM": 1},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := startProxy(t, tt.ctl, "EDGEPROXY_SUPERVISOR__STOP_TIMEOUT=300ms")
+			p := startProxy(t, tt.ctl, "EDGEPROXY_SUPERVISOR__STOP_TIMEOUT="+tt.timeout)
 			pids := p.waitRouters(t, 1)
 			if tt.ctl.GroupChild {
 				supervisortest.Eventually(t, 5*time.Second, func() error {
