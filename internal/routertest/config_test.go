@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -227,6 +228,29 @@ func TestDuplicateNameAcrossTypes(t *testing.T) {
 	last := lines[len(lines)-1]
 	prefix := "skrouterd: Python: Exception: Cannot load configuration file " + cfg + ": adding {'type': 'io.skupper.router.tcpListener', 'name': 'uplink', "
 	if !strings.HasPrefix(last, prefix) || !strings.Contains(last, " duplicates unique attribute 'name' from existing {'type': 'io.skupper.router.connector', 'name': 'uplink', ") {
+		t.Errorf("last line %q", last)
+	}
+}
+
+// The router reads JSON only from a file whose name ends in .json; any other
+// name goes through its legacy conf-format parser, which fails on JSON. Not
+// captured: follows skupper-router's management/config.py (Config.load). The
+// fake's reason text after the prefix is its own.
+func TestConfigNameMustEndInJSON(t *testing.T) {
+	t.Parallel()
+	json := WriteEdgeConfig(t, EdgeSpec{ID: "edge-proxy-1", Listeners: []Listener{{Name: "my-service", Port: FreePort(t), Address: "my-service:8080"}}})
+	b, err := os.ReadFile(json)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(t.TempDir(), "skrouterd.conf")
+	if err := os.WriteFile(conf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := StartProcess(t, Binary(t, Controls{}), conf)
+	exitedWith(t, p, exitWithin, "exit 1")
+	lines := p.Stderr()
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "skrouterd: Python: Exception: Cannot load configuration file "+conf+": ") {
 		t.Errorf("last line %q", last)
 	}
 }
