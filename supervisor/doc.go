@@ -55,9 +55,12 @@
 // Cancelling Run's context is a requested stop: the phase becomes
 // "stopping" first (health turns not-ready), then the router's process
 // group gets SIGTERM; Run waits up to StopTimeout for the router and every
-// other member of its group, then SIGKILLs the group. Run returns nil when
+// other member of its group, then SIGKILLs the group and waits (up to 2 s)
+// until everything in it is reaped. Run returns nil when
 // the router exited 0 (skrouterd's answer to SIGTERM) or died of that
-// SIGTERM (sent before its handlers existed, in its first 0.15 s); otherwise
+// SIGTERM (sent before its handlers existed, in its first 0.15 s), or when
+// no router was running (backing off, or it had just exited by itself, which
+// is logged); otherwise
 // an *ExitError with the router's exit status (137 after SIGKILL). Signals
 // other than the stop's SIGTERM and SIGKILL are never sent by this package;
 // in particular never SIGHUP, after which skrouterd ignores SIGTERM.
