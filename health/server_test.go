@@ -350,22 +350,37 @@ func TestScrapesCostTheRouterNothing(t *testing.T) {
 	before := m.queries.Load()
 	_, base := testServer(t, p)
 	const requests = 10_000
+	hammer(t, base+"/readyz?verbose", requests)
+	get(t, base+"/status")
+	get(t, base+"/metrics")
+	if after := m.queries.Load(); after != before {
+		t.Errorf("%d requests caused %d management queries, want 0", requests, after-before)
+	}
+	if before != 4 {
+		t.Errorf("one probe made %d queries, want 4", before)
+	}
+}
+
+// hammer sends n GETs to url from 8 goroutines and fails on any non-200.
+func hammer(t testing.TB, url string, n int) {
+	t.Helper()
+	const workers = 8
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
+	errs := make(chan error, workers)
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < requests; i += 8 {
-				resp, err := testHTTP.Get(base + "/readyz?verbose")
+			for i := w; i < n; i += workers {
+				resp, err := testHTTP.Get(url)
 				if err != nil {
 					errs <- err
 					return
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					errs <- fmt.Errorf("status %d", resp.StatusCode)
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 					return
 				}
 			}
@@ -375,14 +390,6 @@ func TestScrapesCostTheRouterNothing(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
-	}
-	get(t, base+"/status")
-	get(t, base+"/metrics")
-	if after := m.queries.Load(); after != before {
-		t.Errorf("%d requests caused %d management queries, want 0", requests, after-before)
-	}
-	if before != 4 {
-		t.Errorf("one probe made %d queries, want 4", before)
 	}
 }
 

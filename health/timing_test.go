@@ -143,3 +143,39 @@ func BenchmarkProbe(b *testing.B) {
 		}
 	}
 }
+
+// TestScrapesWithRouter: with the poller running against the harness
+// router, 10,000 /readyz requests add no management requests: every
+// request the client sent belongs to a probe (four per probe).
+func TestScrapesWithRouter(t *testing.T) {
+	sc := startScenario(t, routertest.Controls{})
+	cfg := Config{Management: sc.edge.MgmtAddr, Interval: 200 * time.Millisecond, Timeout: time.Second}
+	client := NewClient(ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
+	t.Cleanup(func() { _ = client.Close() })
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
+	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	_, base := testServer(t, p)
+	const requests = 10_000
+	routertest.Eventually(t, 10*time.Second, func() error { // hammer wants 200s
+		if s := p.Snapshot(); !s.Ready(time.Now()) {
+			return fmt.Errorf("not ready: %s", failing(s, time.Now(), true))
+		}
+		return nil
+	})
+	hammer(t, base+"/readyz", requests)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	probes, sent := p.Probes(), client.Requests()
+	t.Logf("%d /readyz requests; %d probes sent %d management requests", requests, probes, sent)
+	if sent > 4*probes || sent+4 < 4*probes {
+		t.Errorf("%d management requests for %d probes, want 4 per probe and none for HTTP", sent, probes)
+	}
+	if probes < 2 {
+		t.Errorf("only %d probes: the poller did not run alongside the requests", probes)
+	}
+}
