@@ -160,8 +160,8 @@ func (s *Snapshot) supervisorCheck() Check {
 
 func (s *Snapshot) pollerCheck(now time.Time) Check {
 	c := Check{Name: CheckPoller, OK: true}
-	if s.At.IsZero() {
-		return c // no probe yet: the other checks say "not probed yet"
+	if s.At.IsZero() || s.Stopping {
+		return c // no probe yet (other checks say so), or stopped on purpose
 	}
 	if age := now.Sub(s.At); s.StaleAfter > 0 && age > s.StaleAfter {
 		c.OK = false
@@ -446,9 +446,9 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		entity string
 		attrs  []string
 	}{
-		{EntityConnector, []string{"name", "role", "host", "port", "connectionStatus", "connectionMsg"}},
-		{EntityConnection, []string{"role", "dir", "opened", "operStatus", "container", "host"}},
-		{EntityTCPListener, []string{"name", "host", "port", "address", "operStatus", "connectionMsg", "connectionsOpened", "connectionsClosed"}},
+		{EntityConnector, ConnectorAttributes},
+		{EntityConnection, ConnectionAttributes},
+		{EntityTCPListener, TCPListenerAttributes},
 		{EntityRouter, []string{"id"}},
 	}
 	results := make([]result, len(queries))
@@ -493,29 +493,30 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 // uplinkFrom fills u from the connector records (the one named
 // u.Connector, else the only edge connector) and the connection records.
 func uplinkFrom(u UplinkStatus, connectors, connections []Record) UplinkStatus {
-	var found Record
-	var edge []Record
+	var found *Connector
+	var edge []Connector
 	for _, r := range connectors {
-		if u.Connector != "" && r.String("name") == u.Connector {
-			found = r
+		c := ConnectorFrom(r)
+		if u.Connector != "" && c.Name == u.Connector {
+			found = &c
 			break
 		}
-		if r.String("role") == "edge" {
-			edge = append(edge, r)
+		if c.Role == "edge" {
+			edge = append(edge, c)
 		}
 	}
 	if found == nil && len(edge) == 1 && u.Connector == "" {
-		found = edge[0]
+		found = &edge[0]
 	}
 	if found != nil {
 		u.Found = true
-		u.ConnectionStatus = found.String("connectionStatus")
-		u.ConnectionMsg = found.String("connectionMsg")
+		u.ConnectionStatus = found.ConnectionStatus
+		u.ConnectionMsg = found.ConnectionMsg
 	}
 	for _, r := range connections {
-		if r.String("role") == "edge" && r.String("dir") == "out" && r.Bool("opened") {
+		if c := ConnectionFrom(r); c.IsEdgeUplink() {
 			u.LinkOpen = true
-			u.Container = r.String("container")
+			u.Container = c.Container
 			break
 		}
 	}
@@ -524,14 +525,15 @@ func uplinkFrom(u UplinkStatus, connectors, connections []Record) UplinkStatus {
 
 func fillListener(l *ListenerStatus, recs []Record) {
 	for _, r := range recs {
-		if r.String("name") != l.Name {
+		tl := TCPListenerFrom(r)
+		if tl.Name != l.Name {
 			continue
 		}
 		l.Exists = true
-		l.OperStatus = r.String("operStatus")
-		l.ConnectionMsg = r.String("connectionMsg")
-		l.ConnectionsOpened, _ = r.Int("connectionsOpened")
-		l.ConnectionsClosed, _ = r.Int("connectionsClosed")
+		l.OperStatus = tl.OperStatus
+		l.ConnectionMsg = tl.ConnectionMsg
+		l.ConnectionsOpened = tl.ConnectionsOpened
+		l.ConnectionsClosed = tl.ConnectionsClosed
 		return
 	}
 }

@@ -104,6 +104,23 @@ func TestClientAgainstRouter(t *testing.T) {
 	if _, err := c.Query(ctx, "io.skupper.router.bogus"); !errors.As(err, &se) || se.Code != 400 {
 		t.Errorf("query bogus type: %v, want 400", err)
 	}
+
+	// The typed tcpListener calls a runtime listener manager would use.
+	yPort := routertest.FreePort(t)
+	y, err := c.CreateTCPListener(ctx, TCPListener{Name: "y", Host: "127.0.0.1", Port: yPort, Address: "my-service:8080"})
+	if err != nil || y.Name != "y" || y.Port != yPort || y.Address != "my-service:8080" {
+		t.Fatalf("create y = %+v, %v", y, err)
+	}
+	listeners, err := c.TCPListeners(ctx)
+	if err != nil || len(listeners) != 2 {
+		t.Errorf("tcpListeners = %+v, %v; want my-service and y", listeners, err)
+	}
+	if err := c.DeleteTCPListener(ctx, "y"); err != nil {
+		t.Errorf("delete y: %v", err)
+	}
+	if err := c.DeleteTCPListener(ctx, "y"); !IsNotFound(err) {
+		t.Errorf("delete y twice: %v, want 404", err)
+	}
 	if c.Dials() != 1 {
 		t.Errorf("dials = %d, want one long-lived connection", c.Dials())
 	}

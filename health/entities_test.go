@@ -1,0 +1,42 @@
+package health
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestEntityDecoders(t *testing.T) {
+	if got, want := ConnectorFrom(connectorDown), (Connector{Name: "uplink", Role: "edge", Host: "127.0.0.1", Port: 45671,
+		ConnectionStatus: "CONNECTING", ConnectionMsg: "Connection to 127.0.0.1:45671 failed: proton:io Connection refused - disconnected 127.0.0.1:45671"}); got != want {
+		t.Errorf("connector = %+v\nwant %+v", got, want)
+	}
+	if got, want := TCPListenerFrom(listenerService("down", 55, 55)), (TCPListener{Name: "my-service", Host: "127.0.0.1", Port: 18080,
+		Address: "my-service:8080", OperStatus: "down", ConnectionsOpened: 55, ConnectionsClosed: 55}); got != want {
+		t.Errorf("tcpListener = %+v\nwant %+v", got, want)
+	}
+	// The port-in-use case from runtime-create-delete/10-read-y-port-in-use.json.
+	y := TCPListenerFrom(Record{"name": "y", "host": "127.0.0.1", "port": "8888", "address": "my-service:8080", "operStatus": "down",
+		"connectionMsg": "Address already in use - listen on 127.0.0.1:8888", "connectionsOpened": int32(0), "connectionsClosed": int32(0)})
+	if y.Port != 8888 || y.ConnectionMsg != "Address already in use - listen on 127.0.0.1:8888" {
+		t.Errorf("tcpListener y = %+v", y)
+	}
+	if got := TCPListenerFrom(Record{}); !reflect.DeepEqual(got, TCPListener{}) {
+		t.Errorf("empty record = %+v, want zero", got)
+	}
+	tests := []struct {
+		rec  Record
+		want bool
+	}{
+		{edgeConnection, true},
+		{tcpConnection, false},
+		{mgmtConnection, false},
+		{Record{"role": "edge", "dir": "in", "opened": true}, false},
+		{Record{"role": "edge", "dir": "out", "opened": false}, false},
+		{Record{"role": "edge", "dir": "out", "opened": nil}, false},
+	}
+	for _, tt := range tests {
+		if got := ConnectionFrom(tt.rec).IsEdgeUplink(); got != tt.want {
+			t.Errorf("IsEdgeUplink(%v) = %v, want %v", tt.rec, got, tt.want)
+		}
+	}
+}
