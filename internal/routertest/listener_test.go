@@ -40,6 +40,26 @@ func TestTCPListenerFollowsReachability(t *testing.T) {
 		} else {
 			Eventually(t, linkTimeout, func() error { _, err := httpGet(port); return err })
 		}
+		// router.address M<address> has one subscriber while reachable
+		// (query-router.address.json in a-link-up, b-interior-down, c-tcpconnector-removed).
+		wantSubs := uint32(0)
+		if s.want == "up" {
+			wantSubs = 1
+		}
+		Eventually(t, linkTimeout, func() error {
+			rows, err := QueryOnce(e.MgmtAddr, "router.address", "key", "subscriberCount")
+			if err != nil {
+				return err
+			}
+			r, err := Find(rows, "key", "Mmy-service:8080")
+			if err != nil {
+				return err
+			}
+			if r["subscriberCount"] != wantSubs {
+				return fmt.Errorf("%s: Mmy-service:8080 subscriberCount %v, want %d", s.name, r["subscriberCount"], wantSubs)
+			}
+			return nil
+		})
 		if e.Exited() {
 			t.Fatalf("%s: router exited", s.name)
 		}
