@@ -265,6 +265,9 @@ func (c *Client) Do(ctx context.Context, req Request) (any, error) {
 	case <-cn.done:
 		return nil, fmt.Errorf("%s: %w", req, cn.err())
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) { // the caller gave up; a late answer is dropped by the reader
+			return nil, fmt.Errorf("%s: %w", req, ctx.Err())
+		}
 		c.drop(cn, fmt.Errorf("%s: no answer within %s", req, c.cfg.Timeout))
 		return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "answer"}
 	}

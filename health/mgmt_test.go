@@ -454,3 +454,37 @@ func silentListener(t testing.TB) string {
 	})
 	return ln.Addr().String()
 }
+
+// TestClientCallerCancels: a cancelled call returns the cancellation and
+// keeps the connection (its late answer is dropped by the reader).
+func TestClientCallerCancels(t *testing.T) {
+	var held atomic.Pointer[amqp.Message]
+	d := &dialer{mk: func() *fakeLink {
+		return newFakeLink(func(req *amqp.Message) []*amqp.Message {
+			if held.CompareAndSwap(nil, req) {
+				return nil // the first call is answered late, by the second
+			}
+			return append(tcpListenerAnswer(held.Load()), tcpListenerAnswer(req)...)
+		})
+	}}
+	c := testClient(t, 5*time.Second, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // cancel once the request is out (Poll: no t.Fatal off the test goroutine)
+		_ = routertest.Poll(5*time.Second, func() error {
+			if held.Load() == nil {
+				return errors.New("not sent yet")
+			}
+			return nil
+		})
+		cancel()
+	}()
+	if _, err := c.Query(ctx, EntityTCPListener); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if recs, err := c.Query(context.Background(), EntityTCPListener); err != nil || len(recs) != 2 {
+		t.Fatalf("next call: %v, %v", recs, err)
+	}
+	if c.Dials() != 1 {
+		t.Errorf("dials = %d: a cancelled call dropped the connection", c.Dials())
+	}
+}
