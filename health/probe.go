@@ -303,9 +303,10 @@ type Prober struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	snap     atomic.Pointer[Snapshot]
-	stopping atomic.Bool
-	probes   atomic.Uint64
+	snap      atomic.Pointer[Snapshot]
+	stopping  atomic.Bool
+	everReady atomic.Bool
+	probes    atomic.Uint64
 }
 
 // idleStatus is what the prober reports when it has no supervisor.
@@ -544,9 +545,14 @@ func (p *Prober) logTransition(prev, cur *Snapshot) {
 	was, is := prev.Ready(now), cur.Ready(now)
 	switch {
 	case is && !was:
+		p.everReady.Store(true)
 		p.log.Info("proxy ready", "router_id", cur.RouterID, "router_version", cur.RouterVersion, "interior", cur.Uplink.Container)
 	case !is && (was || prev.At.IsZero() || failing(prev, now, false) != failing(cur, now, false)):
-		p.log.Warn("proxy not ready", "failing", failing(cur, now, true))
+		level := slog.LevelWarn
+		if !p.everReady.Load() {
+			level = slog.LevelInfo // still starting: the router and its link take a moment
+		}
+		p.log.Log(context.Background(), level, "proxy not ready", "failing", failing(cur, now, true))
 	}
 }
 
