@@ -136,5 +136,3 @@ func ManagementAddr(path string) (string, error) {
 	}
 	return "", fmt.Errorf("%s has no normal-role listener", path)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

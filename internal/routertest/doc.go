@@ -1,40 +1,56 @@
 // Package routertest is the router test harness: it starts skrouterd routers
-// for tests, either a faithful fake (the default) or a real skupper-router.
+// for tests, either a faithful fake (the default) or a real skupper-router,
+// behind one API.
 //
 // # Modes
 //
 // Fake mode (the default, what CI runs) launches testdata/fake-skrouterd, a
-// Python program built on Qpid Proton (Debian's python3-qpid-proton, run with
-// /usr/bin/python3) that reads the same `-c FILE` JSON configuration as
-// skrouterd and behaves like the captures in shared/skrouterd: start-up and
-// config errors, log lines on stderr, AMQP management (SASL ANONYMOUS, dynamic
-// reply address, $management, QUERY/READ/CREATE/DELETE with the real status
-// codes and body shapes), the edge link (connector connectionStatus and the edge
-// connection), tcpListener sockets open only while their address is reachable,
-// TCP forwarding, and signals. Its test controls (crash, hang, slow start,
-// orphaned grandchild, ignored SIGTERM, a record of argv/signals/config) are
-// environment variables documented at the top of the program.
+// Python program built on Qpid Proton's reactor (Debian's python3-qpid-proton,
+// run by /usr/bin/python3) that reads the same `-c FILE` JSON configuration as
+// skrouterd, checks it against a copy of the router's management schema
+// (testdata/skrouter-schema.json) and behaves like the captures in
+// shared/skrouterd: configuration errors and their exit, log lines on stderr,
+// AMQP management (SASL ANONYMOUS, dynamic reply address, $management, QUERY,
+// READ, CREATE/DELETE of tcpListener and tcpConnector with the real status
+// codes and body shapes), the edge link (connector connectionStatus, the edge
+// connection, retry every 2 s), tcpListener sockets open only while their
+// address is reachable, TCP forwarding through the interior, and signals. The
+// program's docstring documents what it models and its private edge/interior
+// protocol.
 //
-// Real mode: when the environment variable SKROUTERD names a real skrouterd
-// binary, the same API starts that binary for every router (edge and interior).
-// A test asking for a control the real router cannot give is skipped with the
-// reason (see Binary); nothing fails only because no real router is present.
+// Real mode: when $SKROUTERD names a real skrouterd, every router the harness
+// starts (edges and interiors) is that binary. Controls a real router cannot
+// give make Binary skip the test with the reason; RequireFake does the same for
+// behaviour only the fake has. Nothing fails only because no real router is
+// present.
+//
+// # Controls
+//
+// Controls are passed to the fake as environment variables by a wrapper script
+// that execs it (so the process id is the fake's): FAKE_SKROUTERD_CRASH_AFTER,
+// _CRASH_CODE, _CRASH_SIGNAL, _HANG_AFTER, _START_DELAY, _ORPHAN, _IGNORE_TERM,
+// _RECORD (JSON lines read by ReadRecord), _VERSION and _SCHEMA. In real mode a
+// Python wrapper gives StartDelay, Orphan, Record (start and config events)
+// and CrashSignal (sent from outside) before exec'ing the real router.
 //
 // # API
 //
-//	routertest.Binary(t, routertest.Controls{...})  // executable to launch as skrouterd
-//	in := routertest.StartInterior(t)                // interior with an edge listener
-//	svc := in.AddService(t, "my-service:8080")       // HTTP backend + tcpConnector
-//	cfg := routertest.WriteEdgeConfig(t, routertest.EdgeSpec{...})
-//	e := routertest.StartEdge(t, cfg, routertest.Controls{})
+//	bin := routertest.Binary(t, routertest.Controls{CrashAfter: time.Second, CrashCode: 3})
+//	in := routertest.StartInterior(t)              // interior with an edge listener
+//	svc := in.AddService(t, "my-service:8080")     // HTTP backend + tcpConnector (CREATE)
+//	in.RemoveService(t, "my-service:8080")         // DELETE; Stop, Kill, Start (same ports)
+//	cfg := routertest.WriteEdgeConfig(t, routertest.EdgeSpec{Uplink: in.EdgeAddr(), ...})
+//	e := routertest.StartEdge(t, cfg, routertest.Controls{Record: path})
+//	e.WaitReady(t); e.WaitLink(t, "SUCCESS", d); e.WaitListener(t, "my-service", "up", d)
+//	rows := e.Query(t, "tcpListener")              // or QueryOnce, DialMgmt for more
 //	routertest.Eventually(t, 5*time.Second, func() error { ... })
-//	rows := e.Query(t, "tcpListener")                // test-only management client
-//	events := routertest.ReadRecord(t, path)         // what the fake recorded
+//	events := routertest.ReadRecord(t, path)       // start, config, signal, orphan, crash, exit
 //
-// Routers run in their own process group; t.Cleanup kills the group. Router
-// processes cannot report the ports they bind, so the harness picks free
-// loopback ports (FreePort) and retries a start that lost a port race.
+// Routers run in their own process group; t.Cleanup kills the group (and so
+// the fake's orphan). Router processes cannot report the ports they bind, so
+// the harness picks free loopback ports (FreePort) and retries an interior
+// start that lost a port race; backends listen on :0.
 //
-// The management client here (Mgmt) is deliberately small and for tests only;
+// The management client here (Mgmt, QueryOnce) is small and for tests only;
 // the production client lives in package health.
 package routertest

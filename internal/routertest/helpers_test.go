@@ -108,3 +108,5 @@ func emptyMap(v any) bool {
 	}
 	return false
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
