@@ -46,7 +46,7 @@ func TestControlCrash(t *testing.T) {
 
 func TestControlHang(t *testing.T) {
 	t.Parallel()
-	e := StartEdge(t, WriteEdgeConfig(t, EdgeSpec{}), Controls{HangAfter: 1500 * time.Millisecond})
+	e := StartEdge(t, WriteEdgeConfig(t, EdgeSpec{}), Controls{HangAfter: 2500 * time.Millisecond})
 	e.WaitReady(t) // negative control: it answers before the hang
 	Eventually(t, StartTimeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -114,7 +114,9 @@ func TestTCPListenerForwards(t *testing.T) {
 	}
 }
 
-// Flows are cut when the link goes (README: open TCP flows are cut).
+// Flows are cut when the link goes: logs/sample-edge-link-loss.log shows the
+// real edge ending the flow (errorListenerSide=delivery-failed) about 5 s after
+// the interior went; the fake cuts it at once.
 func TestTCPListenerFlowCutOnLinkLoss(t *testing.T) {
 	t.Parallel()
 	in := StartInterior(t)
