@@ -3,10 +3,12 @@ package routertest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -145,6 +147,9 @@ func Binary(t testing.TB, c Controls) string {
 		}
 		return writeRealWrapper(t, dir, real, c)
 	}
+	if err := checkFake(); err != nil {
+		t.Fatalf("fake skrouterd unusable: %v", err)
+	}
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
 	for _, kv := range c.Env() {
@@ -158,6 +163,19 @@ func Binary(t testing.TB, c Controls) string {
 	}
 	return path
 }
+
+var fakeCheck = sync.OnceValue(func() error {
+	if out, err := exec.Command(Python, "-c", "import proton.reactor, proton.handlers").CombinedOutput(); err != nil {
+		return fmt.Errorf("%s cannot import proton (install Debian's python3-qpid-proton: make setup): %v: %s", Python, err, out)
+	}
+	if fi, err := os.Stat(FakePath()); err != nil || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is missing or not executable (%v)", FakePath(), err)
+	}
+	return nil
+})
+
+// checkFake reports, once per test binary, whether the fake can run here.
+func checkFake() error { return fakeCheck() }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
