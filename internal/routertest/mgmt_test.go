@@ -270,6 +270,8 @@ func TestManagementErrors(t *testing.T) {
 			if !emptyMap(r.Body) {
 				t.Errorf("error body %#v, want {}", r.Body)
 			}
+			// runtime-create-delete/15-edge-log-excerpt.txt: the agent logs each failure.
+			e.WaitLog(t, "AGENT (error) Error performing "+tc.props["operation"].(string)+": "+strings.TrimSuffix(tc.desc, "…"), StartTimeout)
 		})
 	}
 }
