@@ -1,0 +1,259 @@
+package health
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/edgeproxy/edgeproxy/supervisor"
+)
+
+// This file is the snapshot and the checks evaluated on it: pure functions
+// of the data the poller gathered, the supervisor's status and the time.
+
+// Check names, as they appear in ?verbose output and ?exclude=.
+const (
+	CheckSupervisor = "supervisor"
+	CheckPoller     = "poller"
+	CheckShutdown   = "shutdown"
+	CheckRouter     = "router"
+	CheckManagement = "management"
+	CheckEdgeLink   = "edge-link"
+	// CheckListenerPrefix + listener name is one check per tcpListener.
+	CheckListenerPrefix = "listener/"
+)
+
+// Check is one named health check's outcome.
+type Check struct {
+	Name string
+	OK   bool
+	// Message says why it failed, or adds a note to a pass.
+	Message string
+}
+
+// UplinkStatus is the edge connector and its link as last seen.
+type UplinkStatus struct {
+	Host      string
+	Port      int
+	Connector string
+	// Found: the router has the connector.
+	Found            bool
+	ConnectionStatus string
+	ConnectionMsg    string
+	// LinkOpen: a connection with role edge, dir out, opened true exists.
+	LinkOpen bool
+	// Container is the interior's container id on that connection.
+	Container string
+}
+
+// Up reports whether the edge link is up: SUCCESS and an open edge connection.
+func (u UplinkStatus) Up() bool { return u.Found && u.ConnectionStatus == "SUCCESS" && u.LinkOpen }
+
+// ListenerStatus is one configured tcpListener as last seen in the router.
+type ListenerStatus struct {
+	ListenerSpec
+	// Exists: the router has a tcpListener of this name.
+	Exists            bool
+	OperStatus        string
+	ConnectionMsg     string
+	ConnectionsOpened int64
+	ConnectionsClosed int64
+}
+
+// Up reports whether the listener exists and its operStatus is up.
+func (l ListenerStatus) Up() bool { return l.Exists && l.OperStatus == "up" }
+
+// Snapshot is one immutable view of the proxy's health. The poller
+// builds a new one every interval; readers never modify it.
+type Snapshot struct {
+	// At is when the probe started (zero before the first probe).
+	At            time.Time
+	ProbeDuration time.Duration
+	// StaleAfter: a snapshot older than this means the poller is stuck.
+	StaleAfter time.Duration
+
+	Supervisor supervisor.Status
+	// ProbedPID is the router pid the management results belong to.
+	ProbedPID int
+	// Stopping: edgeproxy is shutting down (readiness is false).
+	Stopping bool
+
+	ManagementAddress string
+	ManagementOK      bool
+	ManagementError   string
+
+	RouterID      string
+	RouterVersion string
+	Uplink        UplinkStatus
+	Listeners     []ListenerStatus
+
+	// RequireListeners makes a down tcpListener fail readiness.
+	RequireListeners bool
+}
+
+// LiveChecks evaluates the liveness checks at time now.
+func (s *Snapshot) LiveChecks(now time.Time) []Check {
+	return []Check{s.supervisorCheck(), s.pollerCheck(now)}
+}
+
+// ReadyChecks evaluates the readiness checks at time now.
+func (s *Snapshot) ReadyChecks(now time.Time) []Check {
+	checks := []Check{s.shutdownCheck(), s.routerCheck(), s.managementCheck(), s.edgeLinkCheck()}
+	for _, l := range s.Listeners {
+		checks = append(checks, s.listenerCheck(l))
+	}
+	return append(checks, s.pollerCheck(now))
+}
+
+// Live and Ready report whether every check passes (none excluded).
+func (s *Snapshot) Live(now time.Time) bool  { return allOK(s.LiveChecks(now)) }
+func (s *Snapshot) Ready(now time.Time) bool { return allOK(s.ReadyChecks(now)) }
+
+func allOK(checks []Check) bool {
+	for _, c := range checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// supervisorCheck: the supervisor loop runs and the router runs or a
+// restart is pending. A crash loop being handled is not a liveness failure;
+// a supervisor that gave up is. A requested stop under way is not either.
+func (s *Snapshot) supervisorCheck() Check {
+	st := s.Supervisor
+	c := Check{Name: CheckSupervisor, OK: st.Alive() || st.Phase == supervisor.PhaseStopping}
+	if !c.OK {
+		c.Message = "phase " + string(st.Phase) + lastExitNote(st.LastExit)
+	}
+	return c
+}
+
+func (s *Snapshot) pollerCheck(now time.Time) Check {
+	c := Check{Name: CheckPoller, OK: true}
+	if s.At.IsZero() || s.Stopping {
+		return c // no probe yet (other checks say so), or stopped on purpose
+	}
+	if age := now.Sub(s.At); s.StaleAfter > 0 && age > s.StaleAfter {
+		c.OK = false
+		c.Message = fmt.Sprintf("last probe %s ago (limit %s)", age.Round(time.Millisecond), s.StaleAfter)
+	}
+	return c
+}
+
+func (s *Snapshot) shutdownCheck() Check {
+	c := Check{Name: CheckShutdown, OK: true}
+	switch {
+	case s.Stopping:
+		c.OK, c.Message = false, "edgeproxy is shutting down"
+	case s.Supervisor.Phase == supervisor.PhaseStopping || s.Supervisor.Phase == supervisor.PhaseStopped:
+		c.OK, c.Message = false, "the router is being stopped on request"
+	}
+	return c
+}
+
+func (s *Snapshot) routerRunning() bool {
+	return s.Supervisor.Phase == supervisor.PhaseRunning && s.Supervisor.PID > 0
+}
+
+func (s *Snapshot) routerCheck() Check {
+	st := s.Supervisor
+	if s.routerRunning() {
+		return Check{Name: CheckRouter, OK: true}
+	}
+	msg := "phase " + string(st.Phase)
+	if st.Phase == supervisor.PhaseBackingOff && !st.NextStart.IsZero() {
+		msg += fmt.Sprintf(", restart %d due at %s", st.Restarts+1, st.NextStart.UTC().Format(time.RFC3339Nano))
+	}
+	return Check{Name: CheckRouter, Message: msg + lastExitNote(st.LastExit)}
+}
+
+// probedCurrent reports whether the management results describe the
+// router process running now.
+func (s *Snapshot) probedCurrent() (bool, string) {
+	switch {
+	case s.At.IsZero():
+		return false, "not probed yet"
+	case !s.routerRunning():
+		return false, "router not running"
+	case s.ProbedPID != s.Supervisor.PID:
+		return false, fmt.Sprintf("router pid %d not probed yet", s.Supervisor.PID)
+	}
+	return true, ""
+}
+
+func (s *Snapshot) managementCheck() Check {
+	if ok, why := s.probedCurrent(); !ok {
+		return Check{Name: CheckManagement, Message: why}
+	}
+	return Check{Name: CheckManagement, OK: s.ManagementOK, Message: s.ManagementError}
+}
+
+// dataUsable says whether the entity data can be judged, and if not why.
+func (s *Snapshot) dataUsable() (bool, string) {
+	if ok, why := s.probedCurrent(); !ok {
+		return false, why
+	}
+	if !s.ManagementOK {
+		return false, "unknown: management did not answer"
+	}
+	return true, ""
+}
+
+func (s *Snapshot) edgeLinkCheck() Check {
+	c := Check{Name: CheckEdgeLink}
+	if ok, why := s.dataUsable(); !ok {
+		c.Message = why
+		return c
+	}
+	u := s.Uplink
+	switch {
+	case !u.Found:
+		c.Message = fmt.Sprintf("connector %q not found in the router", u.Connector)
+	case u.ConnectionStatus != "SUCCESS":
+		c.Message = u.ConnectionStatus
+		if u.ConnectionMsg != "" {
+			c.Message += ": " + u.ConnectionMsg
+		}
+	case !u.LinkOpen:
+		c.Message = "SUCCESS but no open edge connection (role edge, dir out) in the router's connection list"
+	default:
+		c.OK = true
+	}
+	return c
+}
+
+func (s *Snapshot) listenerCheck(l ListenerStatus) Check {
+	c := Check{Name: CheckListenerPrefix + l.Name}
+	if ok, why := s.dataUsable(); !ok {
+		c.Message = why
+		return c
+	}
+	switch {
+	case !l.Exists:
+		c.Message = fmt.Sprintf("tcpListener %q (port %d → %s) not found in the router", l.Name, l.Port, l.Address)
+	case l.OperStatus == "up":
+		c.OK = true
+	default:
+		why := fmt.Sprintf("operStatus %s: no reachable consumer of %s", orDefault(l.OperStatus, "unknown"), l.Address)
+		if l.ConnectionMsg != "" {
+			why += " (" + l.ConnectionMsg + ")"
+		}
+		c.OK = !s.RequireListeners
+		if c.OK {
+			why += "; not required (health.require_listeners is false)"
+		}
+		c.Message = why
+	}
+	return c
+}
+
+func lastExitNote(e *supervisor.Exit) string {
+	if e == nil {
+		return ""
+	}
+	if e.Signal != "" {
+		return fmt.Sprintf("; last exit: pid %d killed by %s after %s", e.PID, e.Signal, e.Uptime.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("; last exit: pid %d code %d after %s", e.PID, e.Code, e.Uptime.Round(time.Millisecond))
+}
