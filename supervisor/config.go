@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"strings"
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/problems"
@@ -32,6 +33,9 @@ func (c Config) Validate() error {
 	}
 	if c.ConfigFile == "" {
 		p.Add("router.config_file", c.ConfigFile, "must name the file the rendered configuration is written to")
+	} else if !strings.HasSuffix(c.ConfigFile, ".json") {
+		// skrouterd parses any other name in its old .conf format, and a JSON file then fails.
+		p.Add("router.config_file", c.ConfigFile, "must end in .json: skrouterd reads other names in its old .conf format")
 	}
 	p.Positive("supervisor.stop_timeout", c.StopTimeout, c.StopTimeout)
 	p.Positive("supervisor.backoff_initial", c.BackoffInitial, c.BackoffInitial)

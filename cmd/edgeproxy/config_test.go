@@ -153,6 +153,8 @@ func TestInvalidConfiguration(t *testing.T) {
 			[]string{"supervisor.backoff_initial: must not exceed supervisor.backoff_max"}},
 		{"bad bool and log level", []string{seedListeners, "EDGEPROXY_ROUTER__FLOW_LOG=sometimes", "EDGEPROXY_ROUTER__LOG_LEVEL=loud"}, "",
 			[]string{"router.flow_log: must be true or false", "router.log_level: must be one of"}},
+		{"config file not json", []string{seedListeners, "EDGEPROXY_ROUTER__CONFIG_FILE=/tmp/skrouterd.conf"}, "",
+			[]string{"router.config_file: must end in .json"}},
 		{"no listeners", nil, "",
 			[]string{"listeners: at least one listener is needed"}},
 		{"missing config file", []string{seedListeners, "EDGEPROXY_CONFIG=/nonexistent/edgeproxy.yaml"}, "",
