@@ -12,7 +12,9 @@
 #
 # Environment:
 #   E2E_ROUTER_IMAGE  a local real skupper-router image: the edgeproxy image's base
-#                     and the interior router (default: the fake, edgeproxy-e2e/router:test)
+#                     and the interior router of every strategy (default: the fake,
+#                     edgeproxy-e2e/router:test, as edge-router's interior; a socat
+#                     TCP forwarder as the tcpListeners of netfilter and haproxy)
 #   E2E_KEEP=1        leave the engine and the last scenario running (debugging;
 #                     `images/e2e/e2e.sh stop` ends them)
 #   E2E_CACHE, E2E_RUN, E2E_NETNS, E2E_BIP, E2E_POOL, E2E_MIRROR  see engine.sh / images.sh
@@ -31,9 +33,15 @@ NETWORK=sample_sample1
 CURRENT=""      # the strategy whose containers are up
 PASSED=()
 
+# compose runs docker-compose on the current strategy's file plus its CI
+# override. With a real router (E2E_ROUTER_IMAGE), netfilter and haproxy run
+# as documented, the real interior in place of the TCP forwarder.
 compose() {
-	"$COMPOSE" --ansi never -p "$PROJECT" -f "$REPO/docs/compose/$CURRENT/compose.yaml" \
-		-f "$E2E_DIR/$CURRENT.override.yaml" "$@"
+	local files=(-f "$REPO/docs/compose/$CURRENT/compose.yaml")
+	if [[ -z ${E2E_ROUTER_IMAGE:-} || $CURRENT == edge-router ]]; then
+		files+=(-f "$E2E_DIR/$CURRENT.override.yaml")
+	fi
+	"$COMPOSE" --ansi never -p "$PROJECT" "${files[@]}" "$@"
 }
 
 # --- cleanup on every exit path -------------------------------------------------
@@ -240,4 +248,4 @@ main() {
 	done
 }
 
-main "$@"
+main "$@"; exit $?  # on one line: bash never reads past it, so editing this file mid-run is safe

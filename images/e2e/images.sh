@@ -3,8 +3,8 @@
 #
 #   edgeproxy-e2e/base:<hash>    debootstrap --variant=minbase bookworm + images/base/packages,
 #                                `docker import`ed; the tarball is cached in $E2E_CACHE
-#   edgeproxy-e2e/gotool:<ver>   the host's /usr/local/go, imported as a one-layer image
-#   edgeproxy-e2e/go:<ver>       base + Go: the GO_IMAGE of images/edgeproxy/Containerfile
+#   edgeproxy-e2e/go:<ver>       the host's Go + /bin/sh, imported: the GO_IMAGE of
+#                                images/edgeproxy/Containerfile
 #   edgeproxy-e2e/router:test    images/testrouter/Containerfile: base + the fake skrouterd
 #                                (skipped when E2E_ROUTER_IMAGE names a real router image)
 #   edgeproxy-e2e/netfilter:test images/netfilter/Containerfile on base
@@ -65,17 +65,35 @@ umount_under() {
 		awk -v r="$1" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r)
 }
 
-# build_go makes edgeproxy-e2e/go:<host Go version> = base + the host's Go.
+# build_go makes edgeproxy-e2e/go:<host Go version>: the host's Go toolchain
+# (statically linked) plus /bin/sh (dash and the two libraries it loads), /tmp
+# and /root: all that the Containerfile's build stage runs (`/bin/sh -c "go
+# build ..."` with CGO_ENABLED=0). It does not need the base image, so the
+# build stage can compile while debootstrap runs.
 build_go() {
-	local ver
+	local ver stage
 	ver=$("$GO_ROOT/bin/go" env GOVERSION) || die "no Go at $GO_ROOT"
-	GO_IMAGE=edgeproxy-e2e/go:$ver-${BASE_IMAGE##*:}
+	GO_IMAGE=edgeproxy-e2e/go:$ver
 	if image_exists "$GO_IMAGE"; then log "go image $GO_IMAGE (cached)"; return; fi
-	log "importing $GO_ROOT as edgeproxy-e2e/gotool:$ver"
-	tar -C "$GO_ROOT/.." -c "$(basename "$GO_ROOT")" --transform "s,^$(basename "$GO_ROOT"),usr/local/go," |
-		"$DOCKER" import - "edgeproxy-e2e/gotool:$ver" >/dev/null
-	build_image "$GO_IMAGE" "$REPO/images/e2e/Containerfile.go" "$REPO/images/e2e" \
-		--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "GOTOOL_IMAGE=edgeproxy-e2e/gotool:$ver"
+	log "importing $GO_ROOT as $GO_IMAGE"
+	stage=$E2E_RUN/go-stage
+	rm -rf "$stage"
+	mkdir -p "$stage/bin" "$stage/root" "$stage/tmp" "$stage/lib64"
+	chmod 1777 "$stage/tmp"
+	cp -L /bin/dash "$stage/bin/sh"
+	cp -L /lib64/ld-linux-x86-64.so.2 "$stage/lib64/"
+	local lib
+	for lib in $(ldd /bin/dash | awk '$3 ~ /^\// {print $3}'); do
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+	tar -c --numeric-owner -C "$stage" . \
+		-C "$GO_ROOT/.." --transform "s,^$(basename "$GO_ROOT"),usr/local/go," "$(basename "$GO_ROOT")" |
+		"$DOCKER" import \
+			--change 'ENV PATH=/usr/local/go/bin:/usr/bin:/bin' \
+			--change 'ENV GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=vendor' \
+			- "$GO_IMAGE" >/dev/null
+	rm -rf "$stage"
 }
 
 # make_context lays a clean build context: the files git knows (tracked and
@@ -102,9 +120,16 @@ build_image() {
 }
 
 build_images() {
-	build_base
-	build_go
+	local pid_go rc=0
 	make_context
+	build_go
+	# The edgeproxy build stage compiles while debootstrap runs; the full image
+	# build below then finds that stage in the build cache.
+	build_edgeproxy --target build >"$E2E_LOGS/build-stage.log" 2>&1 &
+	pid_go=$!
+	build_base
+	wait "$pid_go" || rc=$?
+	((rc == 0)) || { tail -n 40 "$E2E_LOGS/build-stage.log" >&2; die "the edgeproxy build stage failed"; }
 	if [[ -n ${E2E_ROUTER_IMAGE:-} ]]; then
 		image_exists "$E2E_ROUTER_IMAGE" || die "E2E_ROUTER_IMAGE=$E2E_ROUTER_IMAGE is not a local image (docker load it first)"
 		ROUTER_IMAGE=$E2E_ROUTER_IMAGE
@@ -119,10 +144,18 @@ build_images() {
 	NETFILTER_IMAGE=edgeproxy-e2e/netfilter:test
 	build_image "$NETFILTER_IMAGE" "$CONTEXT/images/netfilter/Containerfile" "$CONTEXT/images/netfilter" \
 		--build-arg "BASE_IMAGE=$BASE_IMAGE"
+	build_edgeproxy
+	export BASE_IMAGE GO_IMAGE ROUTER_IMAGE NETFILTER_IMAGE EDGEPROXY_IMAGE
+}
+
+# build_edgeproxy [--target build]: images/edgeproxy/Containerfile, as `make image`
+# does it, with the local Go image and router image.
+build_edgeproxy() {
 	EDGEPROXY_IMAGE=edgeproxy-e2e/edgeproxy:test
-	build_image "$EDGEPROXY_IMAGE" "$CONTEXT/images/edgeproxy/Containerfile" "$CONTEXT" \
-		--build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "ROUTER_IMAGE=$ROUTER_IMAGE" \
+	local tag=$EDGEPROXY_IMAGE
+	[[ ${1:-} == --target ]] && tag=edgeproxy-e2e/edgeproxy-build:test
+	build_image "$tag" "$CONTEXT/images/edgeproxy/Containerfile" "$CONTEXT" "$@" \
+		--build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "ROUTER_IMAGE=${ROUTER_IMAGE:-scratch}" \
 		--build-arg "VERSION=$(cd "$REPO" && git describe --tags --always --dirty 2>/dev/null || echo dev)" \
 		--build-arg "COMMIT=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo none)"
-	export BASE_IMAGE GO_IMAGE ROUTER_IMAGE NETFILTER_IMAGE EDGEPROXY_IMAGE
 }
