@@ -141,7 +141,7 @@ func duration(s string) (time.Duration, error) {
 var proxyPorts = map[string]int{"my-service": 8080, "my-tcp-service": 5201}
 
 // checkCompose returns every structural problem of one strategy's compose file.
-func checkCompose(strategy string, f composeFile) []string {
+func checkCompose(f composeFile) []string {
 	var probs []string
 	bad := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
 
@@ -250,7 +250,7 @@ func TestComposeFiles(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(strategy, func(t *testing.T) {
 			f := loadCompose(t, composePath(strategy))
-			for _, p := range checkCompose(strategy, f) {
+			for _, p := range checkCompose(f) {
 				t.Error(p)
 			}
 			for _, p := range checkStrategy[strategy](t, f) {
@@ -313,11 +313,11 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := loadCompose(t, composePath(tt.strategy))
-			if probs := append(checkCompose(tt.strategy, f), checkStrategy[tt.strategy](t, f)...); len(probs) != 0 {
+			if probs := append(checkCompose(f), checkStrategy[tt.strategy](t, f)...); len(probs) != 0 {
 				t.Fatalf("the unmutated file already has problems: %v", probs)
 			}
 			tt.mutate(&f)
-			probs := append(checkCompose(tt.strategy, f), checkStrategy[tt.strategy](t, f)...)
+			probs := append(checkCompose(f), checkStrategy[tt.strategy](t, f)...)
 			if !slices.ContainsFunc(probs, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("mutation not reported (want a problem mentioning %q), got %v", tt.want, probs)
 			}
