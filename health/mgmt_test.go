@@ -391,7 +391,7 @@ func TestClientClosed(t *testing.T) {
 // TestClientSilentAMQPPeer uses the real AMQP dialer against a TCP server
 // that accepts and never writes: the call fails within the timeout.
 func TestClientSilentAMQPPeer(t *testing.T) {
-	addr := silentListener(t)
+	addr := routertest.StartSilentPeer(t)
 	c := NewClient(ClientConfig{Address: addr, Timeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = c.Close() })
 	start := time.Now()
@@ -421,38 +421,6 @@ func TestClientRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "connect "+addr) {
 		t.Fatalf("err = %v, want a connect error naming %s", err, addr)
 	}
-}
-
-// silentListener accepts TCP connections and never writes to them; it
-// returns its address. Connections close at cleanup.
-func silentListener(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
 }
 
 // TestClientCallerCancels: a cancelled call returns the cancellation and

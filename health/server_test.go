@@ -400,7 +400,7 @@ func hammer(t testing.TB, url string, n int) {
 // never answers neither hangs the poller nor the HTTP server; the timeout
 // shows in the verbose output.
 func TestSilentManagementDoesNotHang(t *testing.T) {
-	addr := silentListener(t)
+	addr := routertest.StartSilentPeer(t)
 	cfg := testConfig(false)
 	cfg.Management, cfg.Interval, cfg.Timeout = addr, 200*time.Millisecond, 300*time.Millisecond
 	client := NewClient(ClientConfig{Address: addr, Timeout: cfg.Timeout})

@@ -5,7 +5,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -138,7 +137,7 @@ func TestEdgeLinkRetriesQuietly(t *testing.T) {
 func TestEdgeLinkPlainTCPPeer(t *testing.T) {
 	t.Parallel()
 	RequireFake(t, "a real router's link needs an AMQP peer")
-	peer := startSilentPeer(t)
+	peer := StartSilentPeer(t)
 	e, ports := edgeWith(t, peer, Controls{}, "my-service:8080")
 	e.WaitLink(t, "SUCCESS", linkTimeout)
 	if c := edgeConnection(t, e); c == nil || c["container"] != "interior" {
@@ -150,37 +149,4 @@ func TestEdgeLinkPlainTCPPeer(t *testing.T) {
 	if err := dialRefused(ports["my-service:8080"]); err != nil {
 		t.Error(err)
 	}
-}
-
-// startSilentPeer listens on loopback, accepts connections and never speaks;
-// everything is closed at cleanup.
-func startSilentPeer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", Loopback+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
 }
