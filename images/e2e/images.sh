@@ -121,6 +121,10 @@ build_image() {
 
 build_images() {
 	local pid_go rc=0
+	# Stamped once: the stage build and the final build must agree, or the
+	# final build misses the cached stage.
+	VERSION=$(cd "$REPO" && git describe --tags --always --dirty 2>/dev/null || echo dev)
+	COMMIT=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo none)
 	make_context
 	build_go
 	# The edgeproxy build stage compiles while debootstrap runs; the full image
@@ -156,6 +160,5 @@ build_edgeproxy() {
 	[[ ${1:-} == --target ]] && tag=edgeproxy-e2e/edgeproxy-build:test
 	build_image "$tag" "$CONTEXT/images/edgeproxy/Containerfile" "$CONTEXT" "$@" \
 		--build-arg "GO_IMAGE=$GO_IMAGE" --build-arg "ROUTER_IMAGE=${ROUTER_IMAGE:-scratch}" \
-		--build-arg "VERSION=$(cd "$REPO" && git describe --tags --always --dirty 2>/dev/null || echo dev)" \
-		--build-arg "COMMIT=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo none)"
+		--build-arg "VERSION=$VERSION" --build-arg "COMMIT=$COMMIT"
 }
