@@ -44,8 +44,9 @@ ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null
 
 .PHONY: image e2e
 
+# IMAGE_BUILD_ARGS, e.g. "--build-arg ROUTER_IMAGE=... --build-arg GO_IMAGE=...".
 image:
-	$(ENGINE) build -f images/edgeproxy/Containerfile \
+	$(ENGINE) build -f images/edgeproxy/Containerfile $(IMAGE_BUILD_ARGS) \
 		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 # Needs root and: apt-get install docker.io docker-compose debootstrap (see images/e2e/e2e.sh).
