@@ -29,8 +29,11 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Speed and memory targets: benchmarks, then restart/stop times measured over the router harness.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./routerconf/ ./health/ ./internal/routertest/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./supervisor/
+	scripts/measure.sh
 
 demo: build
 	scripts/demo.sh

@@ -72,7 +72,7 @@ func defaults() map[string]any {
 		"health.timeout":               "1s",
 		"health.require_listeners":     false,
 		"supervisor.stop_timeout":      "8s",
-		"supervisor.backoff_initial":   "250ms",
+		"supervisor.backoff_initial":   "100ms",
 		"supervisor.backoff_max":       "30s",
 		"supervisor.reset_after":       "30s",
 		"supervisor.max_fast_failures": 10,

@@ -83,7 +83,10 @@ func TestRunWithRouterKillAndStop(t *testing.T) {
 	t.Parallel()
 	in := routertest.StartInterior(t)
 	svc := in.AddService(t, "my-service:8080")
-	p, mgmt, port := routerProxy(t, in, routertest.Controls{})
+	// The production restart delay, so the logged times are what a container sees.
+	p, mgmt, port := routerProxy(t, in, routertest.Controls{},
+		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL="+defaults()["supervisor.backoff_initial"].(string),
+		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX="+defaults()["supervisor.backoff_max"].(string))
 
 	// Phase 1: the router starts, links up and serves.
 	routertest.Eventually(t, 30*time.Second, func() error { return linkUp(mgmt) })
