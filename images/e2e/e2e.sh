@@ -235,6 +235,10 @@ main() {
 	trap 'exit 143' TERM
 
 	engine_start
+	# What earlier runs left in the kept image store: stopped containers, images
+	# their rebuilds untagged.
+	"$DOCKER" container prune -f >/dev/null
+	"$DOCKER" image prune -f >/dev/null
 	build_images
 	export NGINX_IMAGE=$BASE_IMAGE IPERF3_IMAGE=$BASE_IMAGE HAPROXY_IMAGE=$BASE_IMAGE
 	log "images ready after ${SECONDS}s"
