@@ -51,11 +51,38 @@ type composeService struct {
 	NetworkMode     string            `yaml:"network_mode"`
 	ExtraHosts      []string          `yaml:"extra_hosts"`
 	CapAdd          []string          `yaml:"cap_add"`
-	Sysctls         map[string]string `yaml:"sysctls"`
+	Sysctls         keyValues         `yaml:"sysctls"`
 	Healthcheck     *healthcheck      `yaml:"healthcheck"`
 	StopGracePeriod string            `yaml:"stop_grace_period"`
 	Init            *bool             `yaml:"init"`
 	DependsOn       yaml.Node         `yaml:"depends_on"`
+}
+
+// keyValues is a compose mapping given as a map or as a list of KEY=VALUE.
+type keyValues map[string]string
+
+func (kv *keyValues) UnmarshalYAML(n *yaml.Node) error {
+	m := map[string]string{}
+	if n.Kind == yaml.MappingNode {
+		if err := n.Decode(&m); err != nil {
+			return err
+		}
+		*kv = m
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return fmt.Errorf("want a map or a list of KEY=VALUE: %w", err)
+	}
+	for _, item := range list {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok {
+			return fmt.Errorf("%q: want KEY=VALUE", item)
+		}
+		m[k] = v
+	}
+	*kv = m
+	return nil
 }
 
 type composeBuild struct {
