@@ -52,6 +52,12 @@ image:
 	$(ENGINE) build -f images/edgeproxy/Containerfile $(IMAGE_BUILD_ARGS) \
 		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
-# Needs root and: apt-get install docker.io docker-compose debootstrap (see images/e2e/e2e.sh).
-e2e:
+# Needs root. Installs the engine and debootstrap it uses (a private dockerd in
+# its own network namespace; see images/e2e/e2e.sh), then runs the scenarios.
+E2E_APT_PACKAGES := docker.io docker-compose debootstrap iproute2 util-linux
+
+e2e: setup
+	@if ! dpkg -s $(E2E_APT_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(E2E_APT_PACKAGES); \
+	fi
 	images/e2e/e2e.sh
