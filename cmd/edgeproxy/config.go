@@ -217,8 +217,50 @@ func checkKeys(k *koanf.Koanf, fromEnv map[string]string, p *problems.List) {
 		if v, ok := fromEnv[key]; ok {
 			where = v
 		}
-		p.Add(where, k.Get(key), "unknown key; known keys: %s", strings.Join(knownKeys(), ", "))
+		if near := nearestKey(key); near != "" {
+			p.Add(where, k.Get(key), "unknown key; did you mean %s (%s)?", near, envName(near))
+		} else {
+			p.Add(where, k.Get(key), "unknown key; known keys: %s", strings.Join(knownKeys(), ", "))
+		}
 	}
+}
+
+// envName is the environment variable of a key.
+func envName(key string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
+}
+
+// nearestKey returns the known key closest to key when it is a likely typo
+// (at most a third of its letters differ), else "".
+func nearestKey(key string) string {
+	best, bestDist := "", len(key)/3+1
+	for _, k := range knownKeys() {
+		if d := editDistance(key, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func knownKeys() []string {
@@ -314,11 +356,15 @@ func (d decoder) listeners(key string) []routerconf.Listener {
 	switch v := d.get(key).(type) {
 	case nil:
 	case string:
-		ls, err := parseListenerSpec(v)
-		if err != nil {
-			d.p.Add(key, v, "%v; the form is [HOST:]PORT=ADDRESS[,...], e.g. 8080=my-service:8080,5201=my-tcp-service:5201", err)
+		ls, errs := parseListenerSpec(v)
+		for i, err := range errs {
+			if err != nil {
+				d.p.Add(fmt.Sprintf("%s[%d]", key, i), ls[i].spec, "%v; each entry is [HOST:]PORT=ADDRESS, e.g. 8080=my-service:8080", err)
+			}
 		}
-		out = ls
+		for _, l := range ls {
+			out = append(out, l.Listener)
+		}
 	case []any:
 		for i, item := range v {
 			out = append(out, d.listenerEntry(fmt.Sprintf("%s[%d]", key, i), item))
@@ -359,39 +405,51 @@ func (d decoder) listenerEntry(key string, item any) routerconf.Listener {
 	return l
 }
 
+// specEntry is one entry of a listener spec, as written and as parsed.
+type specEntry struct {
+	routerconf.Listener
+	spec string
+}
+
 // parseListenerSpec parses "[HOST:]PORT=ADDRESS" entries separated by commas.
-func parseListenerSpec(spec string) ([]routerconf.Listener, error) {
-	var out []routerconf.Listener
+// It returns one listener per entry, in order, and the entry's error (nil
+// when it parsed), so every bad entry is reported and good ones still validated.
+func parseListenerSpec(spec string) ([]specEntry, []error) {
+	var out []specEntry
 	var errs []error
 	for _, entry := range strings.Split(spec, ",") {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {
 			continue
 		}
-		endpoint, address, ok := strings.Cut(entry, "=")
-		if !ok {
-			errs = append(errs, fmt.Errorf("entry %q has no '='", entry))
-			continue
-		}
-		l := routerconf.Listener{Host: "0.0.0.0", Address: strings.TrimSpace(address)}
-		portStr := strings.TrimSpace(endpoint)
-		if strings.Contains(portStr, ":") {
-			h, ps, err := net.SplitHostPort(portStr)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("entry %q: %q is not HOST:PORT", entry, portStr))
-				continue
-			}
-			l.Host, portStr = h, ps
-		}
-		port, err := strconv.Atoi(portStr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("entry %q: port %q is not a number", entry, portStr))
-			continue
-		}
-		l.Port = port
-		out = append(out, l)
+		l, err := parseListenerEntry(entry)
+		out = append(out, specEntry{Listener: l, spec: entry})
+		errs = append(errs, err)
 	}
-	return out, errors.Join(errs...)
+	return out, errs
+}
+
+func parseListenerEntry(entry string) (routerconf.Listener, error) {
+	l := routerconf.Listener{Host: "0.0.0.0"}
+	endpoint, address, ok := strings.Cut(entry, "=")
+	if !ok {
+		return l, errors.New("no '=' between port and address")
+	}
+	l.Address = strings.TrimSpace(address)
+	portStr := strings.TrimSpace(endpoint)
+	if strings.Contains(portStr, ":") {
+		h, ps, err := net.SplitHostPort(portStr)
+		if err != nil {
+			return l, fmt.Errorf("%q is not HOST:PORT", portStr)
+		}
+		l.Host, portStr = h, ps
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return l, fmt.Errorf("port %q is not a number", portStr)
+	}
+	l.Port = port
+	return l, nil
 }
 
 // nameListeners gives every unnamed listener a name derived from its address

@@ -116,7 +116,9 @@ func TestInvalidConfiguration(t *testing.T) {
 		want []string // each must appear in stderr
 	}{
 		{"unknown env key", []string{seedListeners, "EDGEPROXY_UPLINK__HOTS=x"}, "",
-			[]string{"EDGEPROXY_UPLINK__HOTS: unknown key"}},
+			[]string{"EDGEPROXY_UPLINK__HOTS: unknown key; did you mean uplink.host (EDGEPROXY_UPLINK__HOST)?"}},
+		{"unknown key far from any", []string{seedListeners, "EDGEPROXY_FROBNICATE=1"}, "",
+			[]string{"EDGEPROXY_FROBNICATE: unknown key; known keys: health.interval"}},
 		{"unknown yaml key", []string{seedListeners}, "uplink:\n  prot: 1\n",
 			[]string{"uplink.prot: unknown key"}},
 		{"unknown listener field", nil, "listeners:\n  - port: 80\n    adress: a\n",
@@ -133,8 +135,8 @@ func TestInvalidConfiguration(t *testing.T) {
 			[]string{"listeners[0].port: is edgeproxy's health port"}},
 		{"bad routing address", []string{"EDGEPROXY_LISTENERS=8080=,8081=bad address,8082=-x"}, "",
 			[]string{"listeners[0].address: must not be empty", `listeners[1].address: must be a routing address`, `listeners[2].address: must be a routing address`}},
-		{"malformed spec", []string{"EDGEPROXY_LISTENERS=8080,x=svc"}, "",
-			[]string{`entry "8080" has no '='`, `port "x" is not a number`}},
+		{"malformed spec", []string{"EDGEPROXY_LISTENERS=8080,x=svc,8081=bad address"}, "",
+			[]string{`listeners[0]: no '=' between port and address; each entry is [HOST:]PORT=ADDRESS`, `listeners[1]: port "x" is not a number`, `listeners[2].address: must be a routing address`}},
 		{"duplicate names", nil, "listeners:\n  - {name: a, port: 1, address: x}\n  - {name: a, port: 2, address: y}\n",
 			[]string{"listeners[1].name: duplicates listeners[0].name"}},
 		{"reserved name", nil, "listeners:\n  - {name: uplink, port: 1, address: x}\n",
