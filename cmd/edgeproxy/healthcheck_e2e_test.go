@@ -35,12 +35,7 @@ func TestHealthcheckWithRouter(t *testing.T) {
 	status := func() health.StatusDoc {
 		t.Helper()
 		var s health.StatusDoc
-		listen := ""
-		for _, kv := range env {
-			if v, ok := strings.CutPrefix(kv, "EDGEPROXY_HEALTH__LISTEN="); ok {
-				listen = v
-			}
-		}
+		listen := envValue(env, "EDGEPROXY_HEALTH__LISTEN")
 		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + listen + "/status")
 		if err != nil {
 			t.Fatal(err)

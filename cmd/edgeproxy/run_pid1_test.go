@@ -158,7 +158,7 @@ func TestRunAsPID1RouterKills(t *testing.T) {
 	}
 	in := routertest.StartInterior(t)
 	ctl := routertest.Controls{Orphan: true, OrphanFor: 50 * time.Millisecond, Record: filepath.Join(t.TempDir(), "record.jsonl")}
-	env := append(baseEnv(t),
+	env := append(routerBaseEnv(t),
 		"EDGEPROXY_ROUTER__BINARY="+routertest.Binary(t, ctl),
 		"EDGEPROXY_UPLINK__HOST="+in.EdgeHost(),
 		"EDGEPROXY_UPLINK__PORT="+strconv.Itoa(in.EdgePort()),
@@ -166,25 +166,37 @@ func TestRunAsPID1RouterKills(t *testing.T) {
 		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL=5ms",
 		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX=10ms",
 	)
+	mgmt := envValue(env, "EDGEPROXY_ROUTER__MANAGEMENT")
 	p := launchProxy(t, pidNamespace, env, ctl.Record)
 	ep := pid1HostPID(t, p)
 	last := 0
+	start := time.Now()
 	for i := 0; i < kills; i++ {
-		// Kill each router once it has left its orphan (it is fully up).
+		// Kill each router once it has left its orphan and answers management
+		// (it is fully up: in real mode the wrapper leaves the orphan before it
+		// execs the router, so the orphan alone does not say the router runs).
+		// The previous router is dead and reaped by then, so the answer is
+		// the new one's. A real router answers 0.22–0.39 s after spawn.
 		var router int
-		routertest.Eventually(t, 20*time.Second, func() error {
+		routertest.Eventually(t, routertest.StartTimeout, func() error {
 			if n := len(routertest.Filter(routertest.ReadRecord(t, ctl.Record), "orphan")); n < i+1 {
 				return fmt.Errorf("router %d: %d orphans recorded", i, n)
 			}
 			var err error
-			router, err = routerChild(ep, last)
-			return err
+			if router, err = routerChild(ep, last); err != nil {
+				return err
+			}
+			if _, err := routertest.QueryOnce(mgmt, "router", "id"); err != nil {
+				return fmt.Errorf("router %d (pid %d) does not answer management on %s yet: %w", i, router, mgmt, err)
+			}
+			return nil
 		})
 		if err := syscall.Kill(router, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill %d: router %d: %v", i, router, err)
 		}
 		last = router
 	}
+	t.Logf("%d routers killed in %v (real=%v)", kills, time.Since(start).Round(time.Millisecond), routertest.Real())
 	// A new router runs; the orphans have exited and been reaped.
 	routertest.Eventually(t, 20*time.Second, func() error {
 		if _, err := routerChild(ep, last); err != nil {

@@ -29,7 +29,7 @@ func routerProxy(t *testing.T, in *routertest.Interior, ctl routertest.Controls,
 	}
 	mgmt := net.JoinHostPort(routertest.Loopback, strconv.Itoa(routertest.FreePort(t)))
 	port := routertest.FreePort(t)
-	env := append(baseEnv(t),
+	env := append(routerBaseEnv(t),
 		"EDGEPROXY_ROUTER__BINARY="+routertest.Binary(t, ctl),
 		"EDGEPROXY_ROUTER__MANAGEMENT="+mgmt,
 		"EDGEPROXY_UPLINK__HOST="+in.EdgeHost(),
@@ -38,6 +38,24 @@ func routerProxy(t *testing.T, in *routertest.Interior, ctl routertest.Controls,
 		"EDGEPROXY_SUPERVISOR__STOP_TIMEOUT=8s",
 	)
 	return launchProxy(t, nil, append(env, extra...), ctl.Record), mgmt, port
+}
+
+// routerBaseEnv is baseEnv for edgeproxy over a harness router: in real mode
+// it also carries what a real skrouterd may need from the test's environment
+// (routertest.RouterEnv), as edgeproxy passes its environment on to it.
+func routerBaseEnv(t *testing.T) []string {
+	return append(routertest.RouterEnv(), baseEnv(t)...)
+}
+
+// envValue is the value of key in env (the last one, as os/exec keeps).
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if s, ok := strings.CutPrefix(kv, key+"="); ok {
+			v = s
+		}
+	}
+	return v
 }
 
 // harnessRouterPIDs are the pids of the routers the harness recorded.

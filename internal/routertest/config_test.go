@@ -128,7 +128,9 @@ var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} [+-]\d{
 func TestLogLineFormat(t *testing.T) {
 	t.Parallel()
 	e, _ := edgeWith(t, loopback(FreePort(t)), Controls{})
-	lines := e.Stderr()
+	// Waited for, not just looked up: a line may still be in the stderr pipe
+	// when management first answers (the real router logs "Listening on" from
+	// its listener's open event).
 	for _, want := range []string{
 		"SERVER (info) Container Name: edge-proxy-1",
 		"ROUTER (info) Router started in Edge mode",
@@ -136,11 +138,9 @@ func TestLogLineFormat(t *testing.T) {
 		"CONN_MGR (info) Configured  Connector: ",
 		"SERVER (info) Listening on " + e.MgmtAddr,
 	} {
-		if !e.HasLog(want) {
-			t.Errorf("no line contains %q", want)
-		}
+		e.WaitLog(t, want, StartTimeout)
 	}
-	for _, l := range lines {
+	for _, l := range e.Stderr() {
 		if !logLine.MatchString(l) {
 			t.Errorf("line not in the router's format: %q", l)
 		}

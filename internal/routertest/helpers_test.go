@@ -13,13 +13,22 @@ import (
 	"time"
 )
 
-// linkTimeout covers a reconnect: the router retries every 2 s.
-const linkTimeout = 8 * time.Second
+// linkTimeout bounds link and listener changes: it covers several 2 s
+// reconnect retries, and a real router ends a flow about 5 s after its link
+// went (logs/sample-edge-link-loss.log); generous for loaded machines.
+const linkTimeout = 20 * time.Second
 
-// edgeWith starts an edge whose uplink is in's edge listener (or addr "" for
-// none) with one tcpListener per address, and waits until it answers
-// management. It returns the edge and the tcpListener ports by address.
+// edgeWith starts an edge "edge-proxy-1" whose uplink is in's edge listener
+// (or addr "" for none) with one tcpListener per address, and waits until it
+// answers management. It returns the edge and the tcpListener ports by address.
 func edgeWith(t *testing.T, uplink string, ctl Controls, addresses ...string) (*Edge, map[string]int) {
+	t.Helper()
+	return edgeWithID(t, "edge-proxy-1", uplink, ctl, addresses...)
+}
+
+// edgeWithID is edgeWith for edges that share an interior: each needs its own
+// router id (a real interior routes _edge/<id> addresses by it).
+func edgeWithID(t *testing.T, id, uplink string, ctl Controls, addresses ...string) (*Edge, map[string]int) {
 	t.Helper()
 	ports := map[string]int{}
 	var ls []Listener
@@ -27,7 +36,7 @@ func edgeWith(t *testing.T, uplink string, ctl Controls, addresses ...string) (*
 		ports[a] = FreePort(t)
 		ls = append(ls, Listener{Name: listenerName(a), Port: ports[a], Address: a})
 	}
-	cfg := WriteEdgeConfig(t, EdgeSpec{ID: "edge-proxy-1", Uplink: uplink, Listeners: ls})
+	cfg := WriteEdgeConfig(t, EdgeSpec{ID: id, Uplink: uplink, Listeners: ls})
 	e := StartEdge(t, cfg, ctl)
 	e.WaitReady(t)
 	return e, ports

@@ -75,7 +75,9 @@ func TestEdgeLink(t *testing.T) {
 	}
 	e.WaitListener(t, "my-service", "down", linkTimeout)
 	Eventually(t, linkTimeout, func() error { return dialRefused(port) })
+	// logs/sample-edge-link-loss.log (the "established" line is logged at start).
 	e.WaitLog(t, "ROUTER_CORE (info) Edge connection (id=", linkTimeout)
+	e.WaitLog(t, ") to interior lost, no alternate connection available", linkTimeout)
 
 	// Back: the router reconnects on its own at its next retry.
 	in.Start()
@@ -103,9 +105,12 @@ func TestEdgeLinkRetriesQuietly(t *testing.T) {
 		}
 		return nil
 	})
+	// Count the SERVER lines only: a real router's FLOW_LOG (on by default)
+	// repeats each logged failure in a "FLOW_LOG (info) LOG ... logText=LOG_SERVER:"
+	// line (logs/sample-edge-link-loss.log).
 	n := 0
 	for _, l := range e.Stderr() {
-		if strings.Contains(l, refusedMsg(uplink)) {
+		if strings.Contains(l, "SERVER (error) [C") && strings.Contains(l, refusedMsg(uplink)) {
 			n++
 		}
 	}

@@ -20,10 +20,62 @@ const EnvReal = "SKROUTERD"
 // Python is the interpreter that has Debian's python3-qpid-proton.
 const Python = "/usr/bin/python3"
 
-// RealBinary returns the real skrouterd named by $SKROUTERD, if any.
+// RealBinary returns the real skrouterd named by $SKROUTERD, if any, as an
+// absolute path where it can be found: a bare name is looked up on PATH and a
+// relative path is taken from the module root (where `make test` runs; go
+// test runs each package in its own directory).
 func RealBinary() (string, bool) {
 	p := os.Getenv(EnvReal)
-	return p, p != ""
+	if p == "" {
+		return "", false
+	}
+	return resolveReal(p), true
+}
+
+func resolveReal(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	if !strings.Contains(p, "/") {
+		if abs, err := exec.LookPath(p); err == nil {
+			if abs, err := filepath.Abs(abs); err == nil {
+				return abs
+			}
+		}
+		return p
+	}
+	root := filepath.Join(filepath.Dir(FakePath()), "..", "..", "..")
+	if fromRoot := filepath.Join(root, p); fileExists(fromRoot) {
+		return fromRoot
+	}
+	if abs, err := filepath.Abs(p); err == nil && fileExists(abs) {
+		return abs
+	}
+	return p
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// RouterEnv is the environment a router launched by something other than the
+// harness (edgeproxy's supervisor under test) should inherit from the test.
+// In real mode that is the test's whole environment minus EDGEPROXY_*, as
+// edgeproxy passes its own to the router: a real skrouterd may need
+// QDROUTERD_HOME, PYTHONPATH or LD_LIBRARY_PATH from it. In fake mode it is
+// empty (the fake needs nothing from the environment).
+func RouterEnv() []string {
+	if !Real() {
+		return nil
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "EDGEPROXY_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // Real reports whether the harness runs real routers.
@@ -181,8 +233,12 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // realWrapper records argv and the configuration like the fake, sleeps,
 // spawns the orphan and a crash-signal sender, then execs the real router
-// (same pid).
-const realWrapper = `#!/usr/bin/python3
+// (same pid). It runs with -E, so PYTHONPATH or PYTHONHOME meant for the
+// router do not change the wrapper's own interpreter (the router still gets
+// them), and it restores the default actions Python changed: SIGINT, and
+// SIGPIPE and SIGXFSZ, which Python ignores and which would stay ignored in
+// the router across exec (edgeproxy launches it with default actions).
+const realWrapper = `#!/usr/bin/python3 -E
 import json, os, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 REAL, RECORD, DELAY, ORPHAN, CRASH_AFTER, CRASH_SIGNAL = %s
@@ -216,6 +272,8 @@ if ORPHAN:
     detach(["sleep", str(ORPHAN)], "orphan")
 if CRASH_SIGNAL:
     detach(["sh", "-c", "sleep %%s; kill -%%d %%d" %% (CRASH_AFTER, CRASH_SIGNAL, os.getpid())])
+for s in (signal.SIGPIPE, signal.SIGXFSZ):
+    signal.signal(s, signal.SIG_DFL)
 os.execv(REAL, [REAL] + args)
 `
 

@@ -28,7 +28,7 @@ func TestShutdownSignals(t *testing.T) {
 		{"SIGTERM link down", syscall.SIGTERM, false, "exit 0"},
 		{"SIGINT link up", syscall.SIGINT, true, "signal interrupt"},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rec := filepath.Join(t.TempDir(), "record.jsonl")
@@ -36,7 +36,7 @@ func TestShutdownSignals(t *testing.T) {
 			if tc.linked {
 				uplink = in.EdgeAddr()
 			}
-			e, _ := edgeWith(t, uplink, Controls{Record: rec}, "my-service:8080")
+			e, _ := edgeWithID(t, fmt.Sprintf("edge-signal-%d", i), uplink, Controls{Record: rec}, "my-service:8080")
 			if tc.linked {
 				e.WaitListener(t, "my-service", "up", linkTimeout)
 			}
