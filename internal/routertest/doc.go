@@ -22,7 +22,11 @@
 // starts (edges and interiors) is that binary. Controls a real router cannot
 // give make Binary skip the test with the reason; RequireFake does the same for
 // behaviour only the fake has. Nothing fails only because no real router is
-// present.
+// present. Binary also skips real-mode tests where the host name cannot be
+// resolved in time (a real router would take 20 s to start). $SKROUTERD may
+// be a name on PATH or a path relative to the module root. Routers that
+// edgeproxy launches in tests get the test's environment (RouterEnv), as a
+// real router may need QDROUTERD_HOME, PYTHONPATH or LD_LIBRARY_PATH.
 //
 // # Controls
 //
