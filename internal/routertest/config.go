@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -15,16 +16,28 @@ const Loopback = "127.0.0.1"
 
 // FreePort returns a loopback TCP port that was free a moment ago. Use it only
 // for router processes, which cannot report the port they bound; anything in
-// Go should listen on :0 instead.
+// Go should listen on :0 instead. It never returns the same port twice in one
+// test binary: the kernel may hand a port out again once it is closed, before
+// the router that was given it has bound it.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", Loopback+":0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	for range 100 {
+		l, err := net.Listen("tcp", Loopback+":0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if _, taken := givenPorts.LoadOrStore(port, true); !taken {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("free port: the kernel keeps handing out ports given before")
+	return 0
 }
+
+// givenPorts are the ports FreePort returned.
+var givenPorts sync.Map
 
 // Entity is one [type, attributes] element of a skrouterd configuration.
 type Entity struct {
