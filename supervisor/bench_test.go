@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -37,7 +38,7 @@ func benchSupervisor(b *testing.B) (*Supervisor, string, context.CancelFunc, cha
 // waitStarts polls until n routers have recorded their start.
 func waitStarts(b *testing.B, record string, n int) {
 	b.Helper()
-	supervisortest.Eventually(b, 10*time.Second, func() error {
+	routertest.EventuallyEvery(b, 10*time.Second, time.Millisecond, func() error {
 		ev, err := supervisortest.ReadRecord(record)
 		if err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -150,7 +151,7 @@ func (h *harness) events(t *testing.T) []supervisortest.Event {
 func (h *harness) waitRunning(t *testing.T) Status {
 	t.Helper()
 	var st Status
-	supervisortest.Eventually(t, 10*time.Second, func() error {
+	routertest.Eventually(t, 10*time.Second, func() error {
 		st = h.sup.Status()
 		if st.Phase != PhaseRunning || st.PID == 0 {
 			return fmt.Errorf("phase %s pid %d", st.Phase, st.PID)

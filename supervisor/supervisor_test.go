@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -78,7 +79,7 @@ func TestStopGraceful(t *testing.T) {
 	t.Parallel()
 	h := start(t, testConfig(t), supervisortest.Controls{GroupChild: true})
 	st := h.waitRunning(t)
-	supervisortest.Eventually(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		if supervisortest.Count(h.events(t), "group-child", "") == 0 {
 			return errors.New("group child not started")
 		}
@@ -124,7 +125,7 @@ func TestStopSetsStoppingFirst(t *testing.T) {
 	h := start(t, cfg, supervisortest.Controls{IgnoreTerm: true})
 	h.waitRunning(t)
 	h.cancel()
-	supervisortest.Eventually(t, 2*time.Second, func() error {
+	routertest.Eventually(t, 2*time.Second, func() error {
 		if supervisortest.Count(h.events(t), "signal", "SIGTERM") == 0 {
 			return errors.New("router has not received SIGTERM yet")
 		}
@@ -137,7 +138,7 @@ func TestStopSetsStoppingFirst(t *testing.T) {
 
 func assertGroupGone(t *testing.T, pgid int) {
 	t.Helper()
-	supervisortest.Eventually(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		ps, err := supervisortest.GroupMembers(pgid)
 		if err != nil {
 			return err
@@ -204,7 +205,7 @@ func TestResetAfterHealthyRun(t *testing.T) {
 				}
 				return
 			}
-			supervisortest.Eventually(t, 10*time.Second, func() error {
+			routertest.Eventually(t, 10*time.Second, func() error {
 				if r := h.sup.Status().Restarts; r < 4 {
 					return fmt.Errorf("%d restarts", r)
 				}
@@ -280,7 +281,7 @@ func TestRouterOutputLogged(t *testing.T) {
 	long := strings.Repeat("x", maxLineBytes+100)
 	h := start(t, testConfig(t), supervisortest.Controls{Stderr: []string{"SERVER (error) boom", "ROUTER (info) hello", long}})
 	h.waitRunning(t)
-	supervisortest.Eventually(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		if len(h.logs.records("truncated")) == 0 {
 			return errors.New("long line not logged yet")
 		}
@@ -348,7 +349,7 @@ func TestOutputNeverBlocksTheWriter(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatal("writer blocked on the pipe")
 			}
-			supervisortest.Eventually(t, 5*time.Second, func() error {
+			routertest.Eventually(t, 5*time.Second, func() error {
 				if s := tail.snapshot(); len(s) != 3 || s[2] != "last" {
 					return fmt.Errorf("tail %q, want 3 lines ending with last", s)
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -51,7 +52,7 @@ func TestRunStopSignals(t *testing.T) {
 			p := startProxy(t, tt.ctl, "EDGEPROXY_SUPERVISOR__STOP_TIMEOUT="+tt.timeout)
 			pids := p.waitRouters(t, 1)
 			if tt.ctl.GroupChild {
-				supervisortest.Eventually(t, 5*time.Second, func() error {
+				routertest.Eventually(t, 5*time.Second, func() error {
 					if supervisortest.Count(p.events(t), "group-child", "") == 0 {
 						return fmt.Errorf("group child not started")
 					}
@@ -62,7 +63,7 @@ func TestRunStopSignals(t *testing.T) {
 			// next signal (pending signals of one kind coalesce).
 			for i, sig := range tt.before {
 				p.signal(t, sig)
-				supervisortest.Eventually(t, 5*time.Second, func() error {
+				routertest.Eventually(t, 5*time.Second, func() error {
 					if n := len(p.logRecords("ignored")); n < i+1 {
 						return fmt.Errorf("%d of %d signals logged as ignored", n, i+1)
 					}
@@ -95,7 +96,7 @@ func TestRunSignalRecorderNegativeControl(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	supervisortest.Eventually(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		if supervisortest.Count(p.events(t), "signal", "SIGHUP") != 1 {
 			return fmt.Errorf("router did not record the SIGHUP sent to it")
 		}
@@ -190,7 +191,7 @@ func TestRunRouterEnvironment(t *testing.T) {
 			t.Errorf("router environment has %s", kv)
 		}
 	}
-	supervisortest.Eventually(t, 5*time.Second, func() error {
+	routertest.Eventually(t, 5*time.Second, func() error {
 		recs := p.logRecords("SERVER (error) visible")
 		if len(recs) != 1 || recs[0]["source"] != "skrouterd" || recs[0]["level"] != "ERROR" {
 			return fmt.Errorf("router line in edgeproxy's log: %v", recs)

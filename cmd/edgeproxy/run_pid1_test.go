@@ -55,7 +55,7 @@ func TestRunAsPID1ReapsOrphans(t *testing.T) {
 		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL=5ms",
 		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX=10ms",
 	)
-	supervisortest.Eventually(t, 90*time.Second, func() error {
+	routertest.Eventually(t, 90*time.Second, func() error {
 		select {
 		case <-p.done:
 			t.Fatalf("edgeproxy exited (code %d)", p.code)
@@ -71,7 +71,7 @@ func TestRunAsPID1ReapsOrphans(t *testing.T) {
 	}
 	// The orphans of the last crashes are still sleeping; once they have
 	// exited, edgeproxy (their new parent) must have reaped every one.
-	supervisortest.Eventually(t, 10*time.Second, func() error {
+	routertest.Eventually(t, 10*time.Second, func() error {
 		if err := noZombies(p.cmd.Process.Pid); err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func TestPID1WithoutReaperLeavesZombies(t *testing.T) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
-	supervisortest.Eventually(t, 10*time.Second, func() error {
+	routertest.Eventually(t, 10*time.Second, func() error {
 		z, err := supervisortest.Zombies(cmd.Process.Pid)
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func TestPID1WithoutReaperLeavesZombies(t *testing.T) {
 func pid1HostPID(t *testing.T, p *proxy) int {
 	t.Helper()
 	var pid int
-	supervisortest.Eventually(t, 10*time.Second, func() error {
+	routertest.Eventually(t, 10*time.Second, func() error {
 		ds, err := supervisortest.Descendants(p.cmd.Process.Pid)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
@@ -210,7 +211,7 @@ func (p *proxy) routerPIDs(t *testing.T) []int {
 func (p *proxy) waitRouters(t *testing.T, n int) []int {
 	t.Helper()
 	var pids []int
-	supervisortest.Eventually(t, 15*time.Second, func() error {
+	routertest.Eventually(t, 15*time.Second, func() error {
 		select {
 		case <-p.done:
 			t.Fatalf("edgeproxy exited (code %d) before %d routers started", p.code, n)

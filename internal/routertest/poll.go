@@ -12,20 +12,32 @@ const PollInterval = 20 * time.Millisecond
 // test with fn's last error.
 func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Helper()
-	if err := Poll(timeout, fn); err != nil {
+	EventuallyEvery(t, timeout, PollInterval, fn)
+}
+
+// EventuallyEvery is Eventually polling every interval, for measurements
+// that need a finer step than PollInterval.
+func EventuallyEvery(t testing.TB, timeout, interval time.Duration, fn func() error) {
+	t.Helper()
+	if err := PollEvery(timeout, interval, fn); err != nil {
 		t.Fatalf("not within %v: %v", timeout, err)
 	}
 }
 
-// Poll calls fn until it returns nil or timeout passes and returns fn's last
-// error (nil on success).
+// Poll calls fn every PollInterval until it returns nil or timeout passes
+// and returns fn's last error (nil on success).
 func Poll(timeout time.Duration, fn func() error) error {
+	return PollEvery(timeout, PollInterval, fn)
+}
+
+// PollEvery is Poll with its own interval.
+func PollEvery(timeout, interval time.Duration, fn func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := fn()
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(PollInterval)
+		time.Sleep(interval)
 	}
 }

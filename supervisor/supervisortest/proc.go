@@ -6,28 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
-	"time"
 )
-
-// Eventually polls check until it returns nil or timeout passes, then fails
-// the test with check's last error.
-func Eventually(t testing.TB, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", timeout, err)
-		}
-		<-tick.C
-	}
-}
 
 // Proc is one process as /proc/PID/stat shows it.
 type Proc struct {
