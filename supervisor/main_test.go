@@ -1,16 +1,12 @@
 package supervisor
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,44 +19,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// logBuffer collects JSON log lines safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records returns the decoded log records whose msg contains msg ("" = all).
-func (b *logBuffer) records(msg string) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(b.buf.String(), "\n") {
-		if line == "" {
-			continue
-		}
-		var r map[string]any
-		if json.Unmarshal([]byte(line), &r) != nil {
-			continue
-		}
-		if m, _ := r["msg"].(string); strings.Contains(m, msg) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func newJSONLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -68,7 +26,7 @@ func newJSONLogger(w io.Writer) *slog.Logger {
 // harness runs one Supervisor over the fake router (the re-executed test binary).
 type harness struct {
 	sup    *Supervisor
-	logs   *logBuffer
+	logs   *supervisortest.LogBuffer
 	record string
 	cancel context.CancelFunc
 	done   chan error
@@ -91,7 +49,7 @@ func testConfig(t *testing.T) Config {
 // is set to a file in t.TempDir()); the run is stopped at cleanup.
 func start(t *testing.T, cfg Config, ctl supervisortest.Controls, opts ...Option) *harness {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &supervisortest.LogBuffer{}
 	h := startLogging(t, cfg, ctl, logs, opts...)
 	h.logs = logs
 	return h
@@ -100,7 +58,7 @@ func start(t *testing.T, cfg Config, ctl supervisortest.Controls, opts ...Option
 // startLogging is start with the log going to w.
 func startLogging(t *testing.T, cfg Config, ctl supervisortest.Controls, w io.Writer, opts ...Option) *harness {
 	t.Helper()
-	h := &harness{logs: &logBuffer{}, record: filepath.Join(t.TempDir(), "record.jsonl"), done: make(chan error, 1)}
+	h := &harness{logs: &supervisortest.LogBuffer{}, record: filepath.Join(t.TempDir(), "record.jsonl"), done: make(chan error, 1)}
 	ctl.Record = h.record
 	logger := newJSONLogger(w)
 	env := append(append(os.Environ(), ctl.Environ()...), "EDGEPROXY_SECRET=do-not-leak")

@@ -61,7 +61,7 @@ func TestExitStatusReported(t *testing.T) {
 			if ee.Code == 0 {
 				t.Errorf("give-up exit code 0, want non-zero")
 			}
-			recs := h.logs.records("giving up")
+			recs := h.logs.Records("giving up")
 			if len(recs) != 1 {
 				t.Fatalf("%d give-up records, want 1", len(recs))
 			}
@@ -110,7 +110,7 @@ func TestStopKillsAfterTimeout(t *testing.T) {
 	if ee.Code != 128+int(syscall.SIGKILL) || ee.Last == nil || ee.Last.Signal != "SIGKILL" {
 		t.Errorf("ExitError %+v, want code 137 with a SIGKILL exit", ee)
 	}
-	if n := len(h.logs.records("did not stop within stop_timeout")); n != 1 {
+	if n := len(h.logs.Records("did not stop within stop_timeout")); n != 1 {
 		t.Errorf("%d SIGKILL decisions logged, want 1", n)
 	}
 	assertGroupGone(t, st.PID)
@@ -160,7 +160,7 @@ func TestRestartBackoffGrowsThenGivesUp(t *testing.T) {
 		t.Errorf("restarts %d, want 5 (give up at the 6th fast failure)", ee.Restarts)
 	}
 	var backoffs []time.Duration
-	for _, r := range h.logs.records("restarting after backoff") {
+	for _, r := range h.logs.Records("restarting after backoff") {
 		backoffs = append(backoffs, logDuration(r["backoff"]))
 	}
 	// random() = 0: no jitter; doubling from 10ms, capped at 50ms.
@@ -169,7 +169,7 @@ func TestRestartBackoffGrowsThenGivesUp(t *testing.T) {
 	if !slices.Equal(backoffs, want) {
 		t.Errorf("backoffs %v, want %v", backoffs, want)
 	}
-	give := h.logs.records("giving up")
+	give := h.logs.Records("giving up")
 	if len(give) != 1 {
 		t.Fatalf("%d give-up records, want 1", len(give))
 	}
@@ -211,7 +211,7 @@ func TestResetAfterHealthyRun(t *testing.T) {
 				}
 				return nil
 			})
-			for _, r := range h.logs.records("restarting after backoff") {
+			for _, r := range h.logs.Records("restarting after backoff") {
 				if logDuration(r["backoff"]) != cfg.BackoffInitial || r["fast_failures"] != float64(0) {
 					t.Errorf("restart after a healthy run: %v, want initial backoff and no fast failures", r)
 				}
@@ -282,18 +282,18 @@ func TestRouterOutputLogged(t *testing.T) {
 	h := start(t, testConfig(t), supervisortest.Controls{Stderr: []string{"SERVER (error) boom", "ROUTER (info) hello", long}})
 	h.waitRunning(t)
 	routertest.Eventually(t, 5*time.Second, func() error {
-		if len(h.logs.records("truncated")) == 0 {
+		if len(h.logs.Records("truncated")) == 0 {
 			return errors.New("long line not logged yet")
 		}
 		return nil
 	})
 	for msg, level := range map[string]string{"SERVER (error) boom": "ERROR", "ROUTER (info) hello": "INFO"} {
-		recs := h.logs.records(msg)
+		recs := h.logs.Records(msg)
 		if len(recs) != 1 || recs[0]["source"] != "skrouterd" || recs[0]["stream"] != "stderr" || recs[0]["level"] != level {
 			t.Errorf("records for %q: %v, want one with source=skrouterd stream=stderr level=%s", msg, recs, level)
 		}
 	}
-	if got := h.logs.records("truncated")[0]["msg"].(string); len(got) > maxLineBytes+len("…[truncated]") {
+	if got := h.logs.Records("truncated")[0]["msg"].(string); len(got) > maxLineBytes+len("…[truncated]") {
 		t.Errorf("long line logged with %d bytes", len(got))
 	}
 }
@@ -373,11 +373,11 @@ func TestHostnameCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			logs := &logBuffer{}
+			logs := &supervisortest.LogBuffer{}
 			s := New(testConfig(t), newJSONLogger(logs), WithHostLookup(func() (string, error) { return "proxy-1", nil }, tt.lookup))
 			s.checkHostname(context.Background())
 			warns := 0
-			for _, r := range logs.records("") {
+			for _, r := range logs.Records("") {
 				if r["level"] == "WARN" {
 					warns++
 					if !strings.Contains(r["msg"].(string), tt.wantWarn) || r["hostname"] != "proxy-1" || !strings.Contains(fmt.Sprint(r["fix"]), "/etc/hosts") ||

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
+	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
 // stubSupervisor is a supervisor whose status the test sets.
@@ -31,24 +31,6 @@ func (s *stubSupervisor) Status() supervisor.Status {
 		return *st
 	}
 	return supervisor.Status{Phase: supervisor.PhaseStarting}
-}
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func healthSettings(management string) *settings {
@@ -67,7 +49,7 @@ func healthSettings(management string) *settings {
 // function that interrupts them and waits for both to return.
 func startHealth(t *testing.T, s *settings, sup supervisor.StatusReader) (string, func()) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &supervisortest.LogBuffer{}
 	actors, err := healthActors(s, sup, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -57,24 +54,6 @@ func edgeproxyBinary(t *testing.T) string {
 	return binPath
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // loopbackSeq gives each edgeproxy under test its own loopback address, so
 // that parallel runs never share a health or management port.
 var loopbackSeq atomic.Int32
@@ -114,7 +93,7 @@ func proxyEnv(t *testing.T, ctl supervisortest.Controls, extra ...string) []stri
 // proxy is one `edgeproxy run` process under test.
 type proxy struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *supervisortest.LogBuffer
 	record string
 	done   chan struct{}
 	code   int
@@ -139,7 +118,7 @@ func startProxyCmd(t *testing.T, prefix []string, ctl supervisortest.Controls, e
 func launchProxy(t *testing.T, prefix, env []string, record string) *proxy {
 	t.Helper()
 	bin := edgeproxyBinary(t)
-	p := &proxy{stderr: &syncBuffer{}, record: record, done: make(chan struct{})}
+	p := &proxy{stderr: &supervisortest.LogBuffer{}, record: record, done: make(chan struct{})}
 	argv := append(append([]string(nil), prefix...), bin, "run")
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = env
@@ -226,19 +205,7 @@ func (p *proxy) waitRouters(t *testing.T, n int) []int {
 }
 
 // logRecords returns edgeproxy's JSON log records whose msg contains msg.
-func (p *proxy) logRecords(msg string) []map[string]any {
-	var out []map[string]any
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
-		var r map[string]any
-		if json.Unmarshal([]byte(line), &r) != nil {
-			continue
-		}
-		if m, _ := r["msg"].(string); strings.Contains(m, msg) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (p *proxy) logRecords(msg string) []map[string]any { return p.stderr.Records(msg) }
 
 // noRouterLeft checks that none of pids (nor their process groups) exist.
 func noRouterLeft(pids []int) error {
