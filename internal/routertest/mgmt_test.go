@@ -222,13 +222,14 @@ func TestManagementErrors(t *testing.T) {
 		return map[string]any{"operation": "QUERY", "type": "org.amqp.management", "name": "self", "entityType": entity},
 			map[string]any{"attributeNames": attrs}
 	}
-	cases := []struct {
+	type errorCase struct {
 		name   string
 		props  map[string]any
 		body   any
 		status int32
 		desc   string // exact, or prefix when it ends with "…"
-	}{
+	}
+	cases := []errorCase{
 		{"READ nonexistent", map[string]any{"operation": "READ", "type": LongType("tcpListener"), "name": "does-not-exist"}, map[string]any{}, 404, "No entity with name=does-not-exist"},
 		{"DELETE nonexistent", map[string]any{"operation": "DELETE", "type": LongType("tcpListener"), "name": "nosuch"}, map[string]any{}, 404, "No entity with name=nosuch"},
 		{"CREATE without address", map[string]any{"operation": "CREATE", "type": LongType("tcpListener"), "name": "noaddr"}, map[string]any{"host": "127.0.0.1", "port": itoa(FreePort(t))}, 500, "CError: Configuration: Exactly one of the 'address' or 'multiAddressStrategy' field must be set"},
@@ -236,21 +237,9 @@ func TestManagementErrors(t *testing.T) {
 		{"UPDATE listener", map[string]any{"operation": "UPDATE", "type": LongType("listener"), "name": "amqp"}, map[string]any{}, 501, "Operation 'UPDATE' not implemented for 'io.skupper.router.listener' ['CREATE', 'DELETE', 'READ']"},
 	}
 	p, b := mq("io.skupper.router.bogus")
-	cases = append(cases, struct {
-		name   string
-		props  map[string]any
-		body   any
-		status int32
-		desc   string
-	}{"QUERY unknown type", p, b, 400, "No such entity type 'io.skupper.router.bogus'"})
+	cases = append(cases, errorCase{"QUERY unknown type", p, b, 400, "No such entity type 'io.skupper.router.bogus'"})
 	p, b = mq(LongType("tcpListener"), "nosuchattr")
-	cases = append(cases, struct {
-		name   string
-		props  map[string]any
-		body   any
-		status int32
-		desc   string
-	}{"QUERY unknown attribute", p, b, 404, "Unknown attributes ['nosuchattr'] for type io.skupper.router.tcpListener."})
+	cases = append(cases, errorCase{"QUERY unknown attribute", p, b, 404, "Unknown attributes ['nosuchattr'] for type io.skupper.router.tcpListener."})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := m.Request(ctxT(t), tc.props, tc.body)
