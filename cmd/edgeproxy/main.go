@@ -1,20 +1,3 @@
-// Command edgeproxy is the entrypoint (PID 1) of a service-proxy container in
-// the edge-router strategy: it renders an edge-mode skrouterd.json, runs and
-// supervises skupper-router (skrouterd) in edge mode, and reports its health.
-//
-// Commands:
-//
-//	edgeproxy run          render the config, supervise skrouterd, serve health (the container entrypoint)
-//	edgeproxy render       print the rendered skrouterd.json on stdout
-//	edgeproxy healthcheck  exit 0 when the proxy is ready (for HEALTHCHECK), 1 otherwise
-//	edgeproxy version      print version, commit and Go version
-//
-// Configuration comes from built-in defaults, then the YAML file named by
-// --config or EDGEPROXY_CONFIG, then EDGEPROXY_<SECTION>__<KEY> environment
-// variables (later wins). docs/configuration.md lists every key.
-//
-// Exit codes: 0 success; 2 bad configuration or usage (nothing is written);
-// 1 other failures. `run` exits non-zero when it gives up on the router.
 package main
 
 import (
