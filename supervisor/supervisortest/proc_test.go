@@ -2,6 +2,7 @@ package supervisortest
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -40,4 +41,23 @@ func TestProcsSeesSelf(t *testing.T) {
 		}
 	}
 	t.Errorf("own pid %d not in /proc", os.Getpid())
+}
+
+// A record read while the router writes its last line sees the complete
+// lines only; a complete line that does not parse is still an error.
+func TestReadRecordSkipsLineInProgress(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "record.jsonl")
+	if err := os.WriteFile(path, []byte("{\"event\":\"start\",\"pid\":7}\n{\"event\":\"sig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ReadRecord(path)
+	if err != nil || len(ev) != 1 || ev[0].PID != 7 {
+		t.Fatalf("ReadRecord = %+v, %v; want the one complete event", ev, err)
+	}
+	if err := os.WriteFile(path, []byte("{\"event\":\"start\"}\nnot json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRecord(path); err == nil {
+		t.Fatal("a complete line that is not JSON must be an error")
+	}
 }

@@ -183,9 +183,17 @@ func ReadRecord(path string) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only newline-terminated lines are complete: a router may be writing
+	// the last one right now. A complete line that does not parse is an error.
+	complete := string(b)
+	if i := strings.LastIndexByte(complete, '\n'); i >= 0 {
+		complete = complete[:i]
+	} else {
+		complete = ""
+	}
 	var events []Event
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if line == "" {
+	for _, line := range strings.Split(complete, "\n") {
+		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		var e Event
