@@ -121,10 +121,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return s.stop(c, restarts)
 		case ws := <-c.status:
-			e = c.exit(ws)
+			e = s.exited(c, ws)
 		}
-		s.clearGroup(c)
-		s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
 		if ctx.Err() != nil {
 			return s.exitedBeforeStop(e, restarts)
 		}
@@ -157,10 +155,7 @@ func (s *Supervisor) stop(c *child, restarts int) error {
 	s.update(func(st *Status) { st.Phase = PhaseStopping })
 	select {
 	case ws := <-c.status: // it exited by itself just as the stop began
-		e := c.exit(ws)
-		s.clearGroup(c)
-		s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
-		return s.exitedBeforeStop(e, restarts)
+		return s.exitedBeforeStop(s.exited(c, ws), restarts)
 	default:
 	}
 	began := time.Now()
@@ -247,6 +242,15 @@ func (s *Supervisor) fail(reason string, restarts int, e *Exit) error {
 	s.logger.Error("giving up on the router", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "restarts", restarts,
 		"uptime", e.Uptime.Round(time.Millisecond), "reason", reason, "last_stderr", e.LastLogs)
 	return &ExitError{Code: 1, Reason: reason, Restarts: restarts, Last: e}
+}
+
+// exited records an exit the router made by itself: what it left in its
+// group is killed and the status shows no router, with this last exit.
+func (s *Supervisor) exited(c *child, ws syscall.WaitStatus) Exit {
+	e := c.exit(ws)
+	s.clearGroup(c)
+	s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
+	return e
 }
 
 // clearGroup kills what the router left behind in its process group after
