@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
@@ -31,13 +32,8 @@ type Target struct {
 	Listeners  []ListenerSpec
 }
 
-// ListenerSpec is one configured tcpListener.
-type ListenerSpec struct {
-	Name    string
-	Host    string
-	Port    int
-	Address string
-}
+// ListenerSpec is one configured tcpListener, as routerconf renders it.
+type ListenerSpec = routerconf.Listener
 
 // ProberConfig configures the poller.
 type ProberConfig struct {

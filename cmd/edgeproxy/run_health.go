@@ -85,13 +85,10 @@ func waitRouterDown(sup supervisor.StatusReader, limit time.Duration) {
 // healthTarget is what the health checks expect the router to have: the
 // rendered edge connector and tcpListeners.
 func healthTarget(rc routerconf.Config) health.Target {
-	t := health.Target{
+	return health.Target{
 		Connector:  routerconf.UplinkConnectorName,
 		UplinkHost: rc.Uplink.Host,
 		UplinkPort: rc.Uplink.Port,
+		Listeners:  rc.Listeners,
 	}
-	for _, l := range rc.Listeners {
-		t.Listeners = append(t.Listeners, health.ListenerSpec{Name: l.Name, Host: l.Host, Port: l.Port, Address: l.Address})
-	}
-	return t
 }
