@@ -25,6 +25,10 @@ type Management interface {
 
 // Target is what the router is expected to have (from the rendered config).
 type Target struct {
+	// RouterID is the id the router is configured with; management answers
+	// from a router with another id (another process on the management
+	// port) are not this proxy's router's. Empty: not checked.
+	RouterID string
 	// Connector is the edge connector's name (routerconf.UplinkConnectorName).
 	Connector  string
 	UplinkHost string
@@ -40,6 +44,10 @@ type ProberConfig struct {
 	Health Config
 	Target Target
 	Logger *slog.Logger
+	// LinkUp, when set, is called with the router's pid after every probe
+	// that found its edge link up (the supervisor's MarkReady: a router that
+	// got that far is restarted at once if it dies).
+	LinkUp func(pid int)
 }
 
 // Prober polls the router every interval and keeps one snapshot.
@@ -50,6 +58,7 @@ type Prober struct {
 	sup    supervisor.StatusReader
 	log    *slog.Logger
 	now    func() time.Time
+	linkUp func(pid int)
 
 	snap      atomic.Pointer[Snapshot]
 	stopping  atomic.Bool
@@ -74,7 +83,7 @@ func NewProber(cfg ProberConfig, mgmt Management, sup supervisor.StatusReader) *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: mgmt, sup: sup, log: log, now: time.Now}
+	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: mgmt, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp}
 	first := p.base(sup.Status())
 	p.snap.Store(first)
 	return p
@@ -106,7 +115,8 @@ func (p *Prober) Snapshot() *Snapshot {
 	s := p.snap.Load()
 	st := p.sup.Status()
 	stopping := p.stopping.Load()
-	if st.Phase == s.Supervisor.Phase && st.PID == s.Supervisor.PID && st.Restarts == s.Supervisor.Restarts && stopping == s.Stopping {
+	if st.Phase == s.Supervisor.Phase && st.PID == s.Supervisor.PID && st.Restarts == s.Supervisor.Restarts &&
+		st.Problem == s.Supervisor.Problem && stopping == s.Stopping {
 		return s
 	}
 	c := *s
@@ -176,6 +186,9 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 		s.ManagementError = "router not running"
 	}
 	s.ProbeDuration = p.now().Sub(start)
+	if p.linkUp != nil && s.ManagementOK && s.Uplink.Up() && s.ProbedPID > 0 {
+		p.linkUp(s.ProbedPID)
+	}
 	p.probes.Add(1)
 	prev := p.snap.Swap(s)
 	p.logTransition(prev, s)
@@ -226,13 +239,18 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		}
 		return
 	}
+	if len(results[3].recs) > 0 {
+		s.RouterID = results[3].recs[0].String("id")
+	}
+	if p.target.RouterID != "" && s.RouterID != p.target.RouterID {
+		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
+			p.cfg.Management, s.RouterID, p.target.RouterID)
+		return
+	}
 	s.ManagementOK = true
 	s.Uplink = uplinkFrom(s.Uplink, results[0].recs, results[1].recs)
 	for i := range s.Listeners {
 		fillListener(&s.Listeners[i], results[2].recs)
-	}
-	if len(results[3].recs) > 0 {
-		s.RouterID = results[3].recs[0].String("id")
 	}
 	if v, ok := p.mgmt.RemoteProperties()["version"].(string); ok {
 		s.RouterVersion = v

@@ -211,8 +211,11 @@ type RouterDoc struct {
 	Restarts      int        `json:"restarts"`
 	NextStart     *time.Time `json:"nextStart,omitempty"`
 	LastExit      *ExitDoc   `json:"lastExit"`
-	ID            string     `json:"id"`
-	Version       string     `json:"version"`
+	// Problem is a fault the router cannot get over by itself (no
+	// management listener), as the supervisor saw it.
+	Problem string `json:"problem,omitempty"`
+	ID      string `json:"id"`
+	Version string `json:"version"`
 }
 
 // ExitDoc is how the last router process ended.
@@ -273,7 +276,7 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 		ProbeDurationSeconds: snap.ProbeDuration.Seconds(),
 		Router: RouterDoc{
 			PID: st.PID, Phase: string(st.Phase), Restarts: st.Restarts,
-			ID: snap.RouterID, Version: snap.RouterVersion,
+			ID: snap.RouterID, Version: snap.RouterVersion, Problem: st.Problem,
 			StartedAt: timePtr(st.StartedAt), NextStart: timePtr(st.NextStart),
 		},
 		Management: ManagementDoc{Address: snap.ManagementAddress, OK: snap.ManagementOK, Error: snap.ManagementError},

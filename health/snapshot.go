@@ -183,6 +183,9 @@ func (s *Snapshot) probedCurrent() (bool, string) {
 }
 
 func (s *Snapshot) managementCheck() Check {
+	if p := s.Supervisor.Problem; p != "" {
+		return Check{Name: CheckManagement, Message: p}
+	}
 	if ok, why := s.probedCurrent(); !ok {
 		return Check{Name: CheckManagement, Message: why}
 	}

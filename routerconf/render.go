@@ -149,3 +149,14 @@ func writeEntity(buf *bytes.Buffer, e entity) error {
 	buf.WriteString("}]")
 	return nil
 }
+
+// ListenerHostPort is how skrouterd names the listener rendered for
+// hostPort in its log lines ("Listener error on <host>:<port>: ..."): host
+// and port as configured, joined by a colon, without brackets.
+func ListenerHostPort(hostPort string) string {
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return hostPort
+	}
+	return host + ":" + port
+}

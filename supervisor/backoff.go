@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -51,8 +52,13 @@ type verdict struct {
 // decide applies the restart policy to an unexpected exit. failures is the
 // count of consecutive fast failures before this exit.
 func decide(c Config, e Exit, failures int, r float64) verdict {
-	if reason, ok := permanentFailure(e); ok {
-		return verdict{action: actPermanent, failures: failures + 1, reason: "the router refused its configuration: " + reason}
+	if reason, ok := permanentFailure(e, c.Binary, c.Management); ok {
+		return verdict{action: actPermanent, failures: failures + 1, reason: reason}
+	}
+	if e.Ready {
+		// It came up and served: a kill (OOM, a crash under load) is no
+		// crash loop. Restart at once and forget earlier failures.
+		return verdict{action: actRestart, failures: 0, reason: "the router exited after it had been ready (edge link up)"}
 	}
 	if e.Uptime >= c.ResetAfter {
 		// A healthy run: forget earlier failures and restart after the initial delay.
@@ -62,21 +68,91 @@ func decide(c Config, e Exit, failures int, r float64) verdict {
 	failures++
 	if failures >= c.MaxFastFailures {
 		return verdict{action: actGiveUp, failures: failures,
-			reason: "the router failed " + strconv.Itoa(failures) + " times in a row, each within supervisor.reset_after"}
+			reason: "the router failed " + strconv.Itoa(failures) + " times in a row, each before it was ready and within supervisor.reset_after"}
 	}
 	return verdict{action: actRestart, failures: failures, delay: backoffDelay(c.BackoffInitial, c.BackoffMax, failures, r),
-		reason: "the router exited unexpectedly"}
+		reason: "the router exited unexpectedly before it was ready"}
 }
 
-// permanentFailure recognises a configuration refusal: exit code 1 within
-// the first second, last stderr line "skrouterd: <reason>".
-func permanentFailure(e Exit) (string, bool) {
-	if e.Code != 1 || e.SignalNumber != 0 || e.Uptime >= permanentWithin || len(e.LastLogs) == 0 {
+// The lines by which skrouterd says that restarting it cannot help (see
+// internal/routertest/testdata/captures/invalid-config).
+const (
+	// "<time> ROUTER (critical) Router start-up failed: <reason>", then
+	// "<argv0>: <reason>", whatever argv0 the router was started with.
+	startupFailed = "Router start-up failed: "
+	// "<time> SERVER (error) Listener error on <host:port>: <why> - listen on ...",
+	// then "<time> SERVER (critical) Shutting down, required listener failed <host:port>".
+	listenerError    = "Listener error on "
+	requiredListener = "Shutting down, required listener failed "
+	// "<time> CONN_MGR (critical) Listen on <host:port> failed during initial config".
+	initialListen = " failed during initial config"
+)
+
+// permanentFailure recognises an exit that a restart cannot cure, from the
+// router's own last lines: a refused configuration (its "Router start-up
+// failed: <reason>" line, or the "<argv0>: <reason>" line that follows it,
+// whatever argv0 is), or a listener it needs and cannot bind. It returns
+// the reason to give up with.
+func permanentFailure(e Exit, argv0, management string) (string, bool) {
+	if e.Code != 1 || e.SignalNumber != 0 || len(e.LastLogs) == 0 {
 		return "", false
 	}
+	for i := len(e.LastLogs) - 1; i >= 0; i-- {
+		line := e.LastLogs[i]
+		if _, reason, ok := strings.Cut(line, startupFailed); ok {
+			return "the router refused its configuration: " + strings.TrimSpace(reason), true
+		}
+		if _, hp, ok := strings.Cut(line, requiredListener); ok {
+			return listenFailure(strings.TrimSpace(hp), listenWhy(e.LastLogs[:i], strings.TrimSpace(hp)), management), true
+		}
+		if j := strings.Index(line, " Listen on "); j >= 0 && strings.HasSuffix(line, initialListen) {
+			hp := strings.TrimSuffix(line[j+len(" Listen on "):], initialListen)
+			return listenFailure(hp, listenWhy(e.LastLogs[:i], hp), management), true
+		}
+	}
+	// Only the "<argv0>: <reason>" line is left (the ring cut the rest):
+	// trust it only for an exit at start-up.
 	last := e.LastLogs[len(e.LastLogs)-1]
-	if !strings.HasPrefix(last, "skrouterd:") {
-		return "", false
+	if reason, ok := strings.CutPrefix(last, argv0+": "); ok && argv0 != "" && e.Uptime < permanentWithin {
+		return "the router refused its configuration: " + strings.TrimSpace(reason), true
 	}
-	return strings.TrimSpace(strings.TrimPrefix(last, "skrouterd:")), true
+	return "", false
+}
+
+// ListenerFailure parses a "Listener error on <host:port>: <why> - ..." line
+// into its address and reason.
+func ListenerFailure(line string) (hostPort, why string, ok bool) {
+	_, rest, ok := strings.Cut(line, listenerError)
+	if !ok {
+		return "", "", false
+	}
+	hostPort, why, ok = strings.Cut(rest, ": ")
+	if !ok {
+		return "", "", false
+	}
+	why, _, _ = strings.Cut(why, " - ")
+	return hostPort, strings.TrimSpace(why), true
+}
+
+// listenWhy finds the reason the router gave for failing to listen on hp.
+func listenWhy(lines []string, hp string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if addr, why, ok := ListenerFailure(lines[i]); ok && addr == hp {
+			return why
+		}
+	}
+	return "unknown reason"
+}
+
+// listenFailure is the reason given for a listener the router could not bind.
+func listenFailure(hp, why, management string) string {
+	what := "a listener"
+	if hp == management {
+		what = "its management listener (router.management)"
+	}
+	msg := fmt.Sprintf("the router cannot open %s on %s: %s", what, hp, why)
+	if strings.Contains(why, "in use") {
+		msg += "; another process holds that port: free it or choose another"
+	}
+	return msg
 }

@@ -53,8 +53,19 @@ func TestBackoffDelayGrowsDespiteJitter(t *testing.T) {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	cfg := Config{BackoffInitial: 100 * time.Millisecond, BackoffMax: time.Second, ResetAfter: 30 * time.Second, MaxFastFailures: 3}
+	cfg := Config{Binary: "skrouterd", Management: "127.0.0.1:5672", BackoffInitial: 100 * time.Millisecond, BackoffMax: time.Second, ResetAfter: 30 * time.Second, MaxFastFailures: 3}
 	refused := []string{"ROUTER (info) starting", "skrouterd: Duplicate entity name"}
+	// As captured (invalid-config/does-not-exist.out), started by an absolute path.
+	startupFailed := []string{
+		"2026-11-26 20:10:28.275874 +0000 ERROR (error) Not found: Configuration file could not be opened",
+		"2026-11-26 20:10:28.275915 +0000 ROUTER (critical) Router start-up failed: Not found: Configuration file could not be opened",
+		"/usr/sbin/skrouterd: Not found: Configuration file could not be opened",
+	}
+	// As captured (invalid-config/07-mgmt-listener-port-in-use.out).
+	listenerFailed := []string{
+		"2026-11-26 20:10:15.906314 +0000 SERVER (error) Listener error on 127.0.0.1:5672: Address already in use - listen on 127.0.0.1:5672 (proton:io)",
+		"2026-11-26 20:10:15.906381 +0000 SERVER (critical) Shutting down, required listener failed 127.0.0.1:5672",
+	}
 	tests := []struct {
 		name      string
 		exit      Exit
@@ -73,6 +84,14 @@ func TestDecide(t *testing.T) {
 		{name: "refusal text but late", exit: Exit{Code: 1, Uptime: 2 * time.Second, LastLogs: refused}, want: actRestart, wantFails: 1, wantDelay: 100 * time.Millisecond},
 		{name: "refusal text but code 2", exit: Exit{Code: 2, Uptime: 100 * time.Millisecond, LastLogs: refused}, want: actRestart, wantFails: 1, wantDelay: 100 * time.Millisecond},
 		{name: "code 1 without reason line", exit: Exit{Code: 1, Uptime: 100 * time.Millisecond, LastLogs: refused[:1]}, want: actRestart, wantFails: 1, wantDelay: 100 * time.Millisecond},
+		{name: "start-up failed, any argv0", exit: Exit{Code: 1, Uptime: 100 * time.Millisecond, LastLogs: startupFailed}, want: actPermanent, wantFails: 1,
+			reason: "the router refused its configuration: Not found: Configuration file could not be opened"},
+		{name: "start-up failed after a slow start", exit: Exit{Code: 1, Uptime: 20 * time.Second, LastLogs: startupFailed}, want: actPermanent, wantFails: 1, reason: "Configuration file could not be opened"},
+		{name: "argv0 line only, absolute argv0", exit: Exit{Code: 1, Uptime: 100 * time.Millisecond, LastLogs: startupFailed[2:]}, want: actRestart, wantFails: 1, wantDelay: 100 * time.Millisecond},
+		{name: "required management listener failed", exit: Exit{Code: 1, Uptime: 100 * time.Millisecond, LastLogs: listenerFailed}, want: actPermanent, wantFails: 1,
+			reason: "the router cannot open its management listener (router.management) on 127.0.0.1:5672: Address already in use; another process holds that port"},
+		{name: "ready before a kill: restart at once", exit: Exit{Code: -1, Signal: "SIGKILL", SignalNumber: 9, Uptime: time.Second, Ready: true}, failures: 2, want: actRestart, wantFails: 0, wantDelay: 0, reason: "had been ready"},
+		{name: "ready, then exit code 3: at once too", exit: Exit{Code: 3, Uptime: 200 * time.Millisecond, Ready: true}, want: actRestart, wantFails: 0, wantDelay: 0},
 		{name: "clean exit 0 is still unexpected", exit: Exit{Code: 0, Uptime: time.Second}, want: actRestart, wantFails: 1, wantDelay: 100 * time.Millisecond},
 	}
 	for _, tt := range tests {

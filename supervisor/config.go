@@ -9,8 +9,13 @@ import (
 
 // Config is the supervisor's input.
 type Config struct {
-	// Binary is the router executable (looked up on PATH when it has no slash).
+	// Binary is the router executable (looked up on PATH when it has no
+	// slash); the router is started with it, as given, as its argv[0].
 	Binary string
+	// Management is the router's management listener (host:port, as
+	// rendered). A router that logs it cannot listen there has no working
+	// management: it is stopped after ListenerFailGrace and Run gives up.
+	Management string
 	// ConfigFile is passed as `-c ConfigFile`.
 	ConfigFile string
 	// StopTimeout is how long a stop waits after SIGTERM before SIGKILL.
@@ -23,6 +28,12 @@ type Config struct {
 	// MaxFastFailures: give up after this many consecutive exits each shorter than ResetAfter.
 	MaxFastFailures int
 }
+
+// ListenerFailGrace is how long a router that cannot open its management
+// listener is left running (not ready, the reason in Status.Problem, so
+// /readyz?verbose and /status show it) before it is stopped and the
+// supervisor gives up: restarting cannot free a port another process holds.
+const ListenerFailGrace = 3 * time.Second
 
 // Validate reports every problem with the supervisor section at once; keys
 // are named as in the configuration reference (docs/configuration.md).

@@ -26,16 +26,18 @@ type outputPump struct {
 	logger  *slog.Logger
 	stream  string
 	tail    *ring // nil: do not keep lines
+	watch   func(line string) // nil, or called with every line as read
 	queue   chan string
 	dropped atomic.Int64
 	done    chan struct{}
 }
 
-func newOutputPump(r io.ReadCloser, logger *slog.Logger, stream string, tail *ring) *outputPump {
+func newOutputPump(r io.ReadCloser, logger *slog.Logger, stream string, tail *ring, watch func(string)) *outputPump {
 	p := &outputPump{
 		logger: logger,
 		stream: stream,
 		tail:   tail,
+		watch:  watch,
 		queue:  make(chan string, lineQueue),
 		done:   make(chan struct{}),
 	}
@@ -54,6 +56,9 @@ func (p *outputPump) read(r io.ReadCloser) {
 		if line != "" || err == nil {
 			if p.tail != nil {
 				p.tail.add(line)
+			}
+			if p.watch != nil {
+				p.watch(line)
 			}
 			select {
 			case p.queue <- line:

@@ -40,11 +40,15 @@ type child struct {
 	status  <-chan syscall.WaitStatus
 	tail    *ring
 	pumps   []*outputPump
+	// listenFailed receives the first "Listener error on ..." line's
+	// address and reason.
+	listenFailed chan [2]string
 }
 
-// startChild launches path with args in a new process group. The reaper
-// forks it, so its status arrives on child.status and nothing calls Wait.
-func startChild(rp *reaper, path string, args, env []string, logger *slog.Logger) (*child, error) {
+// startChild launches path with argv0 and args in a new process group. The
+// reaper forks it, so its status arrives on child.status and nothing calls
+// Wait.
+func startChild(rp *reaper, path, argv0 string, args, env []string, logger *slog.Logger) (*child, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
@@ -67,7 +71,7 @@ func startChild(rp *reaper, path string, args, env []string, logger *slog.Logger
 	}
 	var proc *os.Process
 	pid, status, err := rp.start(func() (int, error) {
-		p, err := os.StartProcess(path, append([]string{path}, args...), attr)
+		p, err := os.StartProcess(path, append([]string{argv0}, args...), attr)
 		if err != nil {
 			return 0, err
 		}
@@ -86,12 +90,22 @@ func startChild(rp *reaper, path string, args, env []string, logger *slog.Logger
 	started := time.Now()
 	plog := logger.With("source", "skrouterd", "pid", pid)
 	tail := newRing(tailLines)
-	c := &child{pid: pid, started: started, status: status, tail: tail}
+	c := &child{pid: pid, started: started, status: status, tail: tail, listenFailed: make(chan [2]string, 1)}
 	c.pumps = []*outputPump{
-		newOutputPump(errR, plog, "stderr", tail),
-		newOutputPump(outR, plog, "stdout", tail),
+		newOutputPump(errR, plog, "stderr", tail, c.watchLine),
+		newOutputPump(outR, plog, "stdout", tail, nil),
 	}
 	return c, nil
+}
+
+// watchLine passes on the first listener failure the router reports.
+func (c *child) watchLine(line string) {
+	if hp, why, ok := ListenerFailure(line); ok {
+		select {
+		case c.listenFailed <- [2]string{hp, why}:
+		default:
+		}
+	}
 }
 
 // exit turns the reaped status into an Exit, after the router's last output

@@ -24,6 +24,9 @@ type Exit struct {
 	At           time.Time
 	Uptime       time.Duration
 	LastLogs     []string // the router's last stderr lines
+	// Ready: the router had reached readiness (its edge link was up, as
+	// reported through MarkReady) before it exited.
+	Ready bool
 }
 
 // Status is an immutable snapshot of the supervisor, safe to share.
@@ -34,6 +37,9 @@ type Status struct {
 	Restarts  int       // unexpected exits followed by a restart
 	LastExit  *Exit     // nil until the first exit
 	NextStart time.Time // when backing off: when the next launch is due
+	// Problem is a fault the router reported that it cannot get over by
+	// itself (its management listener could not bind), or "".
+	Problem string
 }
 
 // Alive reports whether the router process runs or a restart is pending.

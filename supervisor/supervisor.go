@@ -28,6 +28,16 @@ type Supervisor struct {
 	hostname   func() (string, error)
 	lookupHost func(ctx context.Context, host string) ([]string, error)
 	status     atomic.Pointer[Status]
+	readyPID   atomic.Int64
+}
+
+// MarkReady records that the router process pid reached readiness (its edge
+// link came up). When that process exits, it is restarted at once instead
+// of backing off: a router that was serving is not in a crash loop.
+func (s *Supervisor) MarkReady(pid int) {
+	if pid > 0 {
+		s.readyPID.Store(int64(pid))
+	}
 }
 
 // Option adjusts a Supervisor.
@@ -107,7 +117,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return s.stopped(nil, restarts, 0)
 		}
-		c, err := startChild(rp, path, args, env, s.logger)
+		c, err := startChild(rp, path, s.cfg.Binary, args, env, s.logger)
 		if err != nil {
 			return s.fail(err.Error(), restarts, nil)
 		}
@@ -117,14 +127,40 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		s.logger.Info("router started", "pid", c.pid, "restarts", restarts, "binary", path, "config_file", s.cfg.ConfigFile)
 
 		var e Exit
-		select {
-		case <-ctx.Done():
-			return s.stop(c, restarts)
-		case ws := <-c.status:
-			e = s.exited(c, ws)
+		var gaveUp string
+		var grace <-chan time.Time
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return s.stop(c, restarts)
+			case ws := <-c.status:
+				e = s.exited(c, ws)
+				break wait
+			case lf := <-c.listenFailed:
+				gaveUp = listenFailure(lf[0], lf[1], s.cfg.Management)
+				if lf[0] != s.cfg.Management {
+					// Another listener (a tcpListener reports its own status):
+					// the router runs on without it.
+					s.logger.Warn("router reported a listener error", "pid", c.pid, "listener", lf[0], "reason", lf[1])
+					gaveUp = ""
+					continue
+				}
+				s.update(func(st *Status) { st.Problem = gaveUp })
+				s.logger.Error("router has no management: stopping it and giving up", "pid", c.pid, "reason", gaveUp, "after", ListenerFailGrace)
+				grace = time.After(ListenerFailGrace)
+			case <-grace:
+				if err := s.stop(c, restarts); err != nil {
+					return err
+				}
+				return s.fail(gaveUp, restarts, s.Status().LastExit)
+			}
 		}
 		if ctx.Err() != nil {
 			return s.exitedBeforeStop(e, restarts)
+		}
+		if gaveUp != "" {
+			return s.fail(gaveUp, restarts, &e)
 		}
 		v := decide(s.cfg, e, failures, s.random())
 		failures = v.failures
@@ -248,6 +284,7 @@ func (s *Supervisor) fail(reason string, restarts int, e *Exit) error {
 // group is killed and the status shows no router, with this last exit.
 func (s *Supervisor) exited(c *child, ws syscall.WaitStatus) Exit {
 	e := c.exit(ws)
+	e.Ready = s.readyPID.Load() == int64(e.PID)
 	s.clearGroup(c)
 	s.update(func(st *Status) { st.PID, st.LastExit = 0, &e })
 	return e

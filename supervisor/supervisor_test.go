@@ -226,14 +226,17 @@ func TestResetAfterHealthyRun(t *testing.T) {
 
 func TestPermanentConfigFailure(t *testing.T) {
 	t.Parallel()
-	refusal := []string{"2026-11-26 20:09:24.126050 +0000 ROUTER (info) Router started", "skrouterd: Configuration failed: unknown attribute 'bogus'"}
+	// The real router's last lines, whatever argv[0] it was started with.
+	refusal := []string{"2026-11-26 20:09:24.126050 +0000 ROUTER (info) Router started",
+		"2026-11-26 20:09:24.126090 +0000 ROUTER (critical) Router start-up failed: Configuration failed: unknown attribute 'bogus'",
+		"/usr/sbin/skrouterd: Configuration failed: unknown attribute 'bogus'"}
 	tests := []struct {
 		name          string
 		ctl           supervisortest.Controls
 		wantLaunches  int
 		wantPermanent bool
 	}{
-		{name: "exit 1 with skrouterd: reason", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 1, Stderr: refusal}, wantLaunches: 1, wantPermanent: true},
+		{name: "exit 1 after start-up failed", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 1, Stderr: refusal}, wantLaunches: 1, wantPermanent: true},
 		{name: "negative control: exit 2 is a crash", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 2, Stderr: refusal}, wantLaunches: 4},
 		{name: "negative control: no reason line", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 1, Stderr: refusal[:1]}, wantLaunches: 4},
 	}
@@ -326,7 +329,7 @@ func TestOutputNeverBlocksTheWriter(t *testing.T) {
 				t.Fatal(err)
 			}
 			tail := newRing(3)
-			newOutputPump(r, tt.logger, "stderr", tail)
+			newOutputPump(r, tt.logger, "stderr", tail, nil)
 			// About 3 MB, far beyond a pipe's 64 KiB: the writer finishes only
 			// when the pump keeps reading while the log blocks.
 			done := make(chan error, 1)

@@ -171,6 +171,7 @@ func loadSettings(configFile string, environ []string) (*settings, error) {
 		Log: logSettings{Format: d.str("log.format"), Level: d.str("log.level")},
 	}
 	s.Health.Management = s.Router.Router.Management
+	s.Supervisor.Management = routerconf.ListenerHostPort(s.Router.Router.Management)
 	// Check what the values mean, leaving out keys whose value could not
 	// even be decoded (they were reported above), so every problem shows once.
 	var semantic problems.List

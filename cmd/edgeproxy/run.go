@@ -32,16 +32,18 @@ func runCommand(c *cli, _ []string) error {
 	if err != nil {
 		return &configError{err}
 	}
+	if err := preflight(s.Router); err != nil {
+		return &configError{err}
+	}
+	sup := supervisor.New(s.Supervisor, logger, supervisor.WithEnviron(c.environ))
+	health, err := healthActors(s, sup, logger) // binds health.listen
+	if err != nil {
+		return err
+	}
 	if err := routerconf.WriteFile(s.Supervisor.ConfigFile, data); err != nil {
 		return fmt.Errorf("write the router configuration: %w", err)
 	}
 	logger.Info("router configuration written", "file", s.Supervisor.ConfigFile, "bytes", len(data), "pid", os.Getpid())
-
-	sup := supervisor.New(s.Supervisor, logger, supervisor.WithEnviron(c.environ))
-	health, err := healthActors(s, sup, logger)
-	if err != nil {
-		return err
-	}
 
 	var supErr error
 	var g run.Group

@@ -111,7 +111,9 @@ func TestRunSignalRecorderNegativeControl(t *testing.T) {
 
 func TestRunGivesUp(t *testing.T) {
 	t.Parallel()
-	refusal := []string{"ROUTER (info) Router started", "skrouterd: Configuration failed: Duplicate entity name 'x'"}
+	refusal := []string{"ROUTER (info) Router started",
+		"ROUTER (critical) Router start-up failed: Configuration failed: Duplicate entity name 'x'",
+		"/opt/router/sbin/skrouterd: Configuration failed: Duplicate entity name 'x'"}
 	tests := []struct {
 		name         string
 		ctl          supervisortest.Controls

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/health"
+	"github.com/edgeproxy/edgeproxy/internal/problems"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
@@ -19,7 +19,7 @@ const healthShutdownGrace = time.Second
 // healthActors returns the health poller and HTTP server actors for `run`.
 // The HTTP port is bound here, so a port in use fails `run` before anything
 // starts.
-func healthActors(s *settings, sup supervisor.StatusReader, logger *slog.Logger) ([]actor, error) {
+func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
 	logger = logger.With("component", "health")
 	client := health.NewClient(health.ClientConfig{
 		Address: s.Health.Management,
@@ -30,11 +30,14 @@ func healthActors(s *settings, sup supervisor.StatusReader, logger *slog.Logger)
 		Health: s.Health,
 		Target: healthTarget(s.Router),
 		Logger: logger,
+		LinkUp: sup.MarkReady,
 	}, client, sup)
 	server := health.NewServer(prober, logger)
 	ln, err := net.Listen("tcp", s.Health.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("health.listen %s: %w", s.Health.Listen, err)
+		var p problems.List
+		p.Add("health.listen", s.Health.Listen, "edgeproxy cannot listen there: %v", err)
+		return nil, &configError{p.Err()}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return []actor{
@@ -67,6 +70,13 @@ func healthActors(s *settings, sup supervisor.StatusReader, logger *slog.Logger)
 	}, nil
 }
 
+// routerSupervisor is what the health actors need of the supervisor: its
+// status, and being told when the router's edge link is up.
+type routerSupervisor interface {
+	supervisor.StatusReader
+	MarkReady(pid int)
+}
+
 // waitRouterDown waits until the supervisor no longer runs or stops a
 // router (its phase is stopped or failed), at most limit.
 func waitRouterDown(sup supervisor.StatusReader, limit time.Duration) {
@@ -86,6 +96,7 @@ func waitRouterDown(sup supervisor.StatusReader, limit time.Duration) {
 // rendered edge connector and tcpListeners.
 func healthTarget(rc routerconf.Config) health.Target {
 	return health.Target{
+		RouterID:   rc.Router.ID,
 		Connector:  routerconf.UplinkConnectorName,
 		UplinkHost: rc.Uplink.Host,
 		UplinkPort: rc.Uplink.Port,

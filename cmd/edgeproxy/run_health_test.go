@@ -26,6 +26,7 @@ type stubSupervisor struct {
 }
 
 func (s *stubSupervisor) set(st supervisor.Status) { s.st.Store(&st) }
+func (s *stubSupervisor) MarkReady(int)            {}
 func (s *stubSupervisor) Status() supervisor.Status {
 	if st := s.st.Load(); st != nil {
 		return *st
@@ -47,7 +48,7 @@ func healthSettings(management string) *settings {
 
 // startHealth runs the health actors and returns the HTTP base URL and a
 // function that interrupts them and waits for both to return.
-func startHealth(t *testing.T, s *settings, sup supervisor.StatusReader) (string, func()) {
+func startHealth(t *testing.T, s *settings, sup routerSupervisor) (string, func()) {
 	t.Helper()
 	logs := &supervisortest.LogBuffer{}
 	actors, err := healthActors(s, sup, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -181,7 +182,7 @@ func TestHealthActorsPortInUse(t *testing.T) {
 	s := healthSettings("127.0.0.1:1")
 	s.Health.Listen = taken.Addr().String()
 	_, err = healthActors(s, &stubSupervisor{}, slog.New(slog.DiscardHandler))
-	if err == nil || !strings.Contains(err.Error(), "health.listen "+taken.Addr().String()) {
+	if err == nil || !strings.Contains(err.Error(), "health.listen: edgeproxy cannot listen there") || !strings.Contains(err.Error(), taken.Addr().String()) {
 		t.Fatalf("err = %v, want one naming health.listen", err)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/health"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
@@ -149,55 +152,119 @@ func TestRunWithRouterKillAndStop(t *testing.T) {
 }
 
 // TestRunWithRouterStartFailures: a configuration the router refuses
-// ("skrouterd: ..." and exit 1 at once) makes edgeproxy give up after one
-// launch; a management port in use (exit 1 after "required listener
-// failed", which another process may release) goes through the restart
-// policy. Both as the captures of the real router show them.
+// ("Router start-up failed: <reason>", then "<argv0>: <reason>", exit 1 at
+// once) makes edgeproxy give up after one launch with the router's reason,
+// whether router.binary is a bare name found on PATH or an absolute path.
 func TestRunWithRouterStartFailures(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name         string
-		refuse       bool
-		busyMgmt     bool
-		wantLaunches int
-		wantReason   string
-	}{
-		{name: "configuration refused", refuse: true, wantLaunches: 1, wantReason: "Configuration file could not be opened"},
-		{name: "management port in use", busyMgmt: true, wantLaunches: 3, wantReason: "3 times in a row"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, bare := range []bool{false, true} {
+		name := "absolute path"
+		if bare {
+			name = "bare name on PATH"
+		}
+		t.Run("configuration refused/"+name, func(t *testing.T) {
 			t.Parallel()
 			in := routertest.StartInterior(t)
+			// The router is pointed at a file that does not exist.
+			ctl := routertest.Controls{Record: filepath.Join(t.TempDir(), "record.jsonl"), ConfigFile: "/nonexistent/skrouterd.json"}
 			var extra []string
-			if tt.busyMgmt {
-				busy, err := net.Listen("tcp", routertest.Loopback+":0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { busy.Close() })
-				extra = append(extra, "EDGEPROXY_ROUTER__MANAGEMENT="+busy.Addr().String())
-			}
-			ctl := routertest.Controls{Record: filepath.Join(t.TempDir(), "record.jsonl")}
-			if tt.refuse {
-				// The router is pointed at a file that does not exist.
-				wrapper := filepath.Join(t.TempDir(), "skrouterd")
-				script := "#!/bin/sh\nexec '" + routertest.Binary(t, ctl) + "' -c /nonexistent/skrouterd.json\n"
-				if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				extra = append(extra, "EDGEPROXY_ROUTER__BINARY="+wrapper)
+			if bare {
+				ctl.Argv0 = "skrouterd"
+				bin := routertest.Binary(t, ctl)
+				extra = append(extra, "EDGEPROXY_ROUTER__BINARY=skrouterd", "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+			} else {
+				extra = append(extra, "EDGEPROXY_ROUTER__BINARY="+routertest.Binary(t, ctl))
 			}
 			p, _, _ := routerProxy(t, in, ctl, extra...)
 			if code := p.wait(t, 20*time.Second); code != 1 {
 				t.Errorf("exit code %d, want 1", code)
 			}
-			if n := len(harnessRouterPIDs(t, p.record)); n != tt.wantLaunches {
-				t.Errorf("%d launches, want %d", n, tt.wantLaunches)
+			if n := len(harnessRouterPIDs(t, p.record)); n != 1 {
+				t.Errorf("%d launches, want 1", n)
 			}
-			if recs := p.logRecords("giving up"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["reason"]), tt.wantReason) {
-				t.Errorf("give-up records %v, want one with reason ~%q", recs, tt.wantReason)
+			const want = "the router refused its configuration: Not found: Configuration file could not be opened"
+			if recs := p.logRecords("giving up on the router"); len(recs) != 1 || recs[0]["reason"] != want {
+				t.Errorf("give-up records %v, want one with reason %q", recs, want)
 			}
 		})
 	}
+}
+
+// TestRunWithRouterManagementPortTaken: a management port another process
+// holds. At start, edgeproxy refuses it (exit 2, nothing written or
+// launched). Taken between that check and the router's own bind, the router
+// logs "Listener error on ..." and runs on with no management (the real
+// router does not exit): edgeproxy says so in /readyz?verbose and /status
+// for supervisor.ListenerFailGrace, then stops the router and exits 1.
+func TestRunWithRouterManagementPortTaken(t *testing.T) {
+	t.Parallel()
+	t.Run("at start", func(t *testing.T) {
+		t.Parallel()
+		in := routertest.StartInterior(t)
+		busy, err := net.Listen("tcp", routertest.Loopback+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { busy.Close() })
+		ctl := routertest.Controls{Record: filepath.Join(t.TempDir(), "record.jsonl")}
+		p, _, _ := routerProxy(t, in, ctl, "EDGEPROXY_ROUTER__MANAGEMENT="+busy.Addr().String())
+		if code := p.wait(t, 20*time.Second); code != exitUsage {
+			t.Errorf("exit code %d, want %d", code, exitUsage)
+		}
+		if got := p.stderr.String(); !strings.Contains(got, "router.management: the port is already in use") {
+			t.Errorf("stderr does not name router.management and the port in use:\n%s", got)
+		}
+		if events := routertest.ReadRecord(t, p.record); len(events) != 0 {
+			t.Errorf("router launched: %v", events)
+		}
+		if _, err := os.Stat(envValue(p.cmd.Env, "EDGEPROXY_ROUTER__CONFIG_FILE")); !os.IsNotExist(err) {
+			t.Errorf("router configuration written (stat: %v)", err)
+		}
+	})
+	t.Run("taken while the router starts", func(t *testing.T) {
+		t.Parallel()
+		in := routertest.StartInterior(t)
+		ctl := routertest.Controls{Record: filepath.Join(t.TempDir(), "record.jsonl"), StartDelay: time.Second}
+		p, mgmt, _ := routerProxy(t, in, ctl)
+		// The router sleeps before it reads its configuration: take the port then.
+		routertest.Eventually(t, 10*time.Second, func() error {
+			if len(harnessRouterPIDs(t, p.record)) == 0 {
+				return fmt.Errorf("router not started yet")
+			}
+			return nil
+		})
+		busy, err := net.Listen("tcp", mgmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { busy.Close() })
+		const want = "the router cannot open its management listener (router.management) on " // + host:port
+		base := "http://" + envValue(p.cmd.Env, "EDGEPROXY_HEALTH__LISTEN")
+		routertest.Eventually(t, 15*time.Second, func() error {
+			code, body, err := httpGet(context.Background(), base+"/readyz?verbose")
+			if err != nil {
+				return err
+			}
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, want+mgmt+": Address already in use") {
+				return fmt.Errorf("/readyz?verbose %d:\n%s", code, body)
+			}
+			var doc health.StatusDoc
+			if _, body, err = httpGet(context.Background(), base+"/status"); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(body), &doc); err != nil || !strings.HasPrefix(doc.Router.Problem, want+mgmt) {
+				return fmt.Errorf("/status router.problem %q (%v), want %q…", doc.Router.Problem, err, want+mgmt)
+			}
+			return nil
+		})
+		if code := p.wait(t, 20*time.Second); code != 1 {
+			t.Errorf("exit code %d, want 1", code)
+		}
+		if n := len(harnessRouterPIDs(t, p.record)); n != 1 {
+			t.Errorf("%d launches, want 1", n)
+		}
+		if recs := p.logRecords("giving up on the router"); len(recs) != 1 || !strings.HasPrefix(fmt.Sprint(recs[0]["reason"]), want+mgmt) {
+			t.Errorf("give-up records %v, want one with reason %q…", recs, want+mgmt)
+		}
+	})
 }

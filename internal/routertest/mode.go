@@ -2,6 +2,7 @@ package routertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -125,6 +126,13 @@ type Controls struct {
 	IgnoreTerm bool
 	// Record is a file the router appends JSON events to (see Event).
 	Record string
+	// ConfigFile: read this configuration instead of the one given with -c
+	// (a refused configuration under any launcher).
+	ConfigFile string
+	// Argv0 is the name the router runs under (its argv[0], which it
+	// prefixes its last line with when it refuses a configuration); empty:
+	// the path it was started by.
+	Argv0 string
 }
 
 func (c Controls) crash() bool { return c.CrashAfter > 0 || c.CrashCode != 0 || c.CrashSignal != 0 }
@@ -158,6 +166,12 @@ func (c Controls) Env() []string {
 	if c.Record != "" {
 		add("RECORD", c.Record)
 	}
+	if c.ConfigFile != "" {
+		add("CONFIG", c.ConfigFile)
+	}
+	if c.Argv0 != "" {
+		add("ARGV0", c.Argv0)
+	}
 	return env
 }
 
@@ -184,13 +198,18 @@ func (c Controls) unsupportedByReal() []string {
 }
 
 // Binary returns an executable to launch as skrouterd with the given controls:
-// in fake mode a wrapper script that exports the controls and execs the fake
-// (so the process id is the fake's); in real mode the real binary, or a
-// Python wrapper that records, delays, orphans or arranges a crash signal and
-// then execs it. A control the real router cannot give skips the test.
+// a symlink named skrouterd in a directory of the test's own. In fake mode it
+// points at the fake, in real mode at the real binary or, when a control is
+// asked for, at testdata/real-wrapper (which records, delays, orphans or
+// arranges a crash signal and then execs the real router, keeping the pid).
+// The controls are written next to it, in skrouterd.controls, which the fake
+// and the wrapper read: no test writes an executable, so no exec can fail
+// with "text file busy" while parallel tests fork (Go issue 22315). A control
+// the real router cannot give skips the test. The directory can also be put
+// on PATH to launch the router by its bare name.
 func Binary(t testing.TB, c Controls) string {
 	t.Helper()
-	dir := t.TempDir()
+	path := filepath.Join(t.TempDir(), "skrouterd")
 	if real, ok := RealBinary(); ok {
 		if missing := c.unsupportedByReal(); len(missing) > 0 {
 			t.Skipf("real skrouterd (%s=%s) cannot %s on demand", EnvReal, real, strings.Join(missing, ", "))
@@ -199,26 +218,43 @@ func Binary(t testing.TB, c Controls) string {
 			t.Skipf("real skrouterd (%s=%s) unusable here: %s", EnvReal, real, why)
 		}
 		if c == (Controls{}) {
-			return real
+			symlink(t, real, path)
+			return path
 		}
-		return writeRealWrapper(t, dir, real, c)
+		writeControls(t, path, realControls(real, c))
+		symlink(t, RealWrapperPath(), path)
+		return path
 	}
 	if err := checkFake(); err != nil {
 		t.Fatalf("fake skrouterd unusable: %v", err)
 	}
 	var b strings.Builder
-	b.WriteString("#!/bin/sh\n")
 	for _, kv := range c.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+		b.WriteString(kv + "\n")
 	}
-	fmt.Fprintf(&b, "exec %s \"$@\"\n", shellQuote(FakePath()))
-	path := filepath.Join(dir, "skrouterd")
-	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
-		t.Fatalf("write wrapper: %v", err)
-	}
+	writeControls(t, path, []byte(b.String()))
+	symlink(t, FakePath(), path)
 	return path
 }
+
+func symlink(t testing.TB, target, path string) {
+	t.Helper()
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatalf("router binary: %v", err)
+	}
+}
+
+// writeControls writes the controls file the fake or the wrapper started as
+// path reads (a plain file, never executed).
+func writeControls(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path+".controls", data, 0o600); err != nil {
+		t.Fatalf("router controls: %v", err)
+	}
+}
+
+// RealWrapperPath is the absolute path of testdata/real-wrapper.
+func RealWrapperPath() string { return filepath.Join(filepath.Dir(FakePath()), "real-wrapper") }
 
 var fakeCheck = sync.OnceValue(func() error {
 	if out, err := exec.Command(Python, "-c", "import proton.reactor, proton.handlers").CombinedOutput(); err != nil {
@@ -260,65 +296,20 @@ var slowHostname = sync.OnceValue(func() string {
 // checkFake reports, once per test binary, whether the fake can run here.
 func checkFake() error { return fakeCheck() }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// realWrapper records argv and the configuration like the fake, sleeps,
-// spawns the orphan and a crash-signal sender, then execs the real router
-// (same pid). It runs with -E, so PYTHONPATH or PYTHONHOME meant for the
-// router do not change the wrapper's own interpreter (the router still gets
-// them), and it restores the default actions Python changed: SIGINT, and
-// SIGPIPE and SIGXFSZ, which Python ignores and which would stay ignored in
-// the router across exec (edgeproxy launches it with default actions).
-const realWrapper = `#!/usr/bin/python3 -E
-import json, os, signal, sys, time
-signal.signal(signal.SIGINT, signal.SIG_DFL)
-REAL, RECORD, DELAY, ORPHAN, CRASH_AFTER, CRASH_SIGNAL = %s
-def rec(**kw):
-    if RECORD:
-        kw = dict({"pid": os.getpid(), "time": time.time()}, **kw)
-        with open(RECORD, "a") as f:
-            f.write(json.dumps(kw) + "\n")
-def detach(argv, event=None):
-    if os.fork() == 0:
-        pid = os.fork()
-        if pid == 0:
-            fd = os.open(os.devnull, os.O_RDWR)
-            for i in (0, 1, 2):
-                os.dup2(fd, i)
-            os.execvp(argv[0], argv)
-        if event:
-            rec(event=event, orphan_pid=pid)
-        os._exit(0)
-    os.wait()
-rec(event="start", argv=sys.argv, ppid=os.getppid())
-if DELAY:
-    time.sleep(DELAY)
-args = sys.argv[1:]
-cfg = args[args.index("-c") + 1] if "-c" in args[:-1] else "/etc/skupper-router/skrouterd.json"
-try:
-    rec(event="config", path=cfg, content=open(cfg).read())
-except OSError:
-    pass
-if ORPHAN:
-    detach(["sleep", str(ORPHAN)], "orphan")
-if CRASH_SIGNAL:
-    detach(["sh", "-c", "sleep %%s; kill -%%d %%d" %% (CRASH_AFTER, CRASH_SIGNAL, os.getpid())])
-for s in (signal.SIGPIPE, signal.SIGXFSZ):
-    signal.signal(s, signal.SIG_DFL)
-os.execv(REAL, [REAL] + args)
-`
-
-func writeRealWrapper(t testing.TB, dir, real string, c Controls) string {
-	t.Helper()
+// realControls are the wrapper's parameters for c (see testdata/real-wrapper).
+func realControls(real string, c Controls) []byte {
 	orphan := 0.0
 	if c.Orphan {
 		orphan = c.orphanFor().Seconds()
 	}
-	params := fmt.Sprintf("%q, %q, %v, %v, %v, %d", real, c.Record, c.StartDelay.Seconds(), orphan,
-		c.CrashAfter.Seconds(), int(c.CrashSignal))
-	path := filepath.Join(dir, "skrouterd")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(realWrapper, params)), 0o755); err != nil {
-		t.Fatalf("write wrapper: %v", err)
+	b, err := json.Marshal(map[string]any{
+		"real": real, "record": c.Record, "delay": c.StartDelay.Seconds(), "orphan": orphan,
+		"crash_after": c.CrashAfter.Seconds(), "crash_signal": int(c.CrashSignal),
+		"config": c.ConfigFile, "argv0": c.Argv0,
+	})
+	if err != nil {
+		panic(err)
 	}
-	return path
+	return b
 }
