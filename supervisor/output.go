@@ -25,7 +25,7 @@ const (
 type outputPump struct {
 	logger  *slog.Logger
 	stream  string
-	tail    *ring // nil: do not keep lines
+	tail    *ring             // nil: do not keep lines
 	watch   func(line string) // nil, or called with every line as read
 	queue   chan string
 	dropped atomic.Int64

@@ -296,7 +296,6 @@ var slowHostname = sync.OnceValue(func() string {
 // checkFake reports, once per test binary, whether the fake can run here.
 func checkFake() error { return fakeCheck() }
 
-
 // realControls are the wrapper's parameters for c (see testdata/real-wrapper).
 func realControls(real string, c Controls) []byte {
 	orphan := 0.0
