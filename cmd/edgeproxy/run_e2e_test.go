@@ -123,6 +123,11 @@ func TestRunGivesUp(t *testing.T) {
 		{name: "fast failures", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 3, Stderr: []string{"SERVER (error) oops"}}, wantLaunches: 3, wantReason: "3 times in a row"},
 		{name: "killed by a signal", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, KillSignal: syscall.SIGKILL, Stderr: []string{"SERVER (error) oops"}}, wantLaunches: 3, wantReason: "3 times in a row"},
 		{name: "configuration refused", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 1, Stderr: refusal}, wantLaunches: 1, wantReason: "Duplicate entity name"},
+		// Capture 07: a required listener that cannot bind; restarting cannot free the port.
+		{name: "listener refused", ctl: supervisortest.Controls{ExitAfter: time.Millisecond, ExitCode: 1, Stderr: []string{
+			"SERVER (error) Listener error on 127.0.0.9:5672: Address already in use - listen on 127.0.0.9:5672 (proton:io)",
+			"SERVER (critical) Shutting down, required listener failed 127.0.0.9:5672"}},
+			wantLaunches: 1, wantReason: "the router cannot open a listener on 127.0.0.9:5672: Address already in use"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

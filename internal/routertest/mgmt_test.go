@@ -140,7 +140,7 @@ func TestManagementQuery(t *testing.T) {
 		{"tcpListener", []string{"name", "port", "address", "operStatus", "connectionsOpened"}, "name", "my-service", map[string]any{"address": "my-service:8080", "operStatus": "up", "connectionsOpened": int32(0), "port": itoa(ports["my-service:8080"])}},
 		{"tcpListener", nil, "name", "my-tcp-service", map[string]any{"operStatus": "down", "connectionMsg": "", "bytesIn": int32(0), "backlog": int32(0), "multiAddressStrategy": "none", "observer": "auto", "identity": "tcpListener/127.0.0.1:" + itoa(ports["my-tcp-service:5201"]) + ":my-tcp-service"}},
 		{"connection", []string{"identity", "host", "role", "dir", "opened", "operStatus", "container"}, "role", "edge", map[string]any{"host": in.EdgeAddr(), "dir": "out", "opened": true, "operStatus": "up", "container": "interior"}},
-		{"connection", nil, "role", "normal", map[string]any{"protocol": "amqp", "dir": "in", "user": "anonymous", "isAuthenticated": false}},
+		{"connection", nil, "role", "normal", map[string]any{"protocol": "amqp", "dir": "in", "user": "anonymous", "sasl": "ANONYMOUS", "isAuthenticated": true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.entity+"/"+strings.Join(tc.attrs, ","), func(t *testing.T) {
