@@ -171,7 +171,11 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		restarts++
 		next := time.Now().Add(v.delay)
 		s.update(func(st *Status) { st.Phase, st.Restarts, st.NextStart = PhaseBackingOff, restarts, next })
-		s.logger.Warn("router exited unexpectedly; restarting after backoff", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal,
+		msg := "router exited unexpectedly; restarting after backoff"
+		if v.delay == 0 {
+			msg = "router exited unexpectedly; restarting at once"
+		}
+		s.logger.Warn(msg, "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal,
 			"uptime", e.Uptime.Round(time.Millisecond), "restarts", restarts, "fast_failures", failures, "backoff", v.delay.Round(time.Millisecond), "reason", v.reason)
 		t := time.NewTimer(v.delay)
 		select {

@@ -101,6 +101,9 @@ func greets(port int, want string) error {
 	return nil
 }
 
+// kills is how many times TestRunWithRouterKillAndStop kills a ready router.
+const kills = 5
+
 func TestRunWithRouterKillAndStop(t *testing.T) {
 	t.Parallel()
 	in := routertest.StartInterior(t)
@@ -118,24 +121,45 @@ func TestRunWithRouterKillAndStop(t *testing.T) {
 		t.Fatalf("%d routers recorded, want 1", len(first))
 	}
 
-	// Phase 2: SIGKILL the router; a new one comes up with its link.
-	killed := time.Now()
-	if err := syscall.Kill(first[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	routertest.Eventually(t, 10*time.Second, func() error {
-		if pids = harnessRouterPIDs(t, p.record); len(pids) < 2 {
-			return fmt.Errorf("no new router yet")
+	// Phase 2: five times, once the proxy is ready (so the prober told the
+	// supervisor the link is up), SIGKILL the router: each new one is
+	// launched at once, not after a growing backoff, and serves again.
+	base := "http://" + envValue(p.cmd.Env, "EDGEPROXY_HEALTH__LISTEN")
+	pids := first
+	for kill := 1; kill <= kills; kill++ {
+		routertest.Eventually(t, 10*time.Second, func() error {
+			if code, body, err := httpGet(context.Background(), base+"/readyz?verbose"); err != nil || code != http.StatusOK {
+				return fmt.Errorf("/readyz %d (%v):\n%s", code, err, body)
+			}
+			return nil
+		})
+		killed := time.Now()
+		if err := syscall.Kill(pids[len(pids)-1], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	relaunched := time.Since(killed)
-	routertest.Eventually(t, 30*time.Second, func() error { return linkUp(mgmt) })
-	linked := time.Since(killed)
-	routertest.Eventually(t, 10*time.Second, func() error { return greets(port, svc.Greeting()) })
-	t.Logf("restart: SIGKILL → new router launched %v, edge link up %v, serving %v (real=%v)",
-		relaunched.Round(time.Millisecond), linked.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond), routertest.Real())
+		routertest.EventuallyEvery(t, 10*time.Second, 5*time.Millisecond, func() error {
+			if n := len(harnessRouterPIDs(t, p.record)); n <= len(pids) {
+				return fmt.Errorf("no new router yet")
+			}
+			return nil
+		})
+		relaunched := time.Since(killed)
+		pids = harnessRouterPIDs(t, p.record)
+		routertest.EventuallyEvery(t, 30*time.Second, 5*time.Millisecond, func() error { return linkUp(mgmt) })
+		linked := time.Since(killed)
+		routertest.EventuallyEvery(t, 10*time.Second, 5*time.Millisecond, func() error { return greets(port, svc.Greeting()) })
+		t.Logf("restart %d: SIGKILL → new router launched %v, edge link up %v, serving %v (real=%v)",
+			kill, relaunched.Round(time.Millisecond), linked.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond), routertest.Real())
+	}
+	if recs := p.logRecords("router exited unexpectedly"); len(recs) != kills {
+		t.Errorf("%d restart records, want %d", len(recs), kills)
+	} else {
+		for _, r := range recs {
+			if b := fmt.Sprint(r["backoff"]); b != "0" && b != "0s" || r["fast_failures"] != float64(0) {
+				t.Errorf("restart of a ready router backed off: %v", r)
+			}
+		}
+	}
 
 	// Phase 3: SIGTERM edgeproxy: exit 0, no router left.
 	stopping := time.Now()
@@ -285,3 +309,71 @@ func TestRunWithRouterManagementPortTaken(t *testing.T) {
 
 // errExited stops a poll when edgeproxy has exited.
 var errExited = errors.New("edgeproxy exited")
+
+// TestRunWithRouterMutualTLS: an interior whose edge listener wants mutual
+// TLS with SASL EXTERNAL, as a Skupper site's does, and edgeproxy given
+// uplink.tls. A client certificate from the interior's CA links and carries
+// traffic; one from another CA leaves the proxy not ready, with the TLS
+// reason in /readyz?verbose. The fake accepts the TLS configuration and
+// links in plain TCP, so the second case needs a real router.
+func TestRunWithRouterMutualTLS(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		wrongCA   bool
+		wantReady bool
+	}{
+		{name: "client certificate from the interior's CA", wantReady: true},
+		{name: "client certificate from another CA", wrongCA: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.wrongCA {
+				routertest.RequireReal(t, "the fake links in plain TCP whatever the certificates")
+			}
+			ca := routertest.NewCA(t, "site")
+			server := ca.Issue(t, routertest.Loopback) // the uplink host, for verify_hostname
+			client := ca.Issue(t, "edge-proxy")
+			if tc.wrongCA {
+				client = routertest.NewCA(t, "other").Issue(t, "edge-proxy")
+				client.CAFile = ca.CertFile // the proxy still trusts the interior
+			}
+			in := routertest.StartInteriorTLS(t, &server)
+			svc := in.AddService(t, "my-service:8080")
+			ctl := routertest.Controls{Record: filepath.Join(t.TempDir(), "record.jsonl")}
+			p, mgmt, port := routerProxy(t, in, ctl,
+				"EDGEPROXY_UPLINK__TLS__CA_FILE="+client.CAFile,
+				"EDGEPROXY_UPLINK__TLS__CERT_FILE="+client.CertFile,
+				"EDGEPROXY_UPLINK__TLS__KEY_FILE="+client.KeyFile)
+			base := "http://" + envValue(p.cmd.Env, "EDGEPROXY_HEALTH__LISTEN")
+			if tc.wantReady {
+				routertest.Eventually(t, 30*time.Second, func() error { return linkUp(mgmt) })
+				routertest.Eventually(t, 10*time.Second, func() error { return greets(port, svc.Greeting()) })
+				routertest.Eventually(t, 10*time.Second, func() error {
+					if code, body, err := httpGet(context.Background(), base+"/readyz?verbose"); err != nil || code != http.StatusOK {
+						return fmt.Errorf("/readyz %d (%v):\n%s", code, err, body)
+					}
+					return nil
+				})
+				if status, msg, err := routertest.LinkStatus(mgmt); err != nil || !strings.Contains(msg, "encrypted=TLS") && routertest.Real() {
+					t.Errorf("link %s %q (%v), want an encrypted link", status, msg, err)
+				}
+				return
+			}
+			// The router reports the TLS failure as the connector's message.
+			routertest.Eventually(t, 30*time.Second, func() error {
+				code, body, err := httpGet(context.Background(), base+"/readyz?verbose")
+				if err != nil {
+					return err
+				}
+				if code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]edge-link failed: CONNECTING: ") || !strings.Contains(body, "SSL Failure") {
+					return fmt.Errorf("/readyz?verbose %d:\n%s", code, body)
+				}
+				return nil
+			})
+			if err := greets(port, svc.Greeting()); err == nil {
+				t.Errorf("traffic flows through a link with the wrong certificate")
+			}
+		})
+	}
+}

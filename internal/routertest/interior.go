@@ -24,6 +24,8 @@ type Interior struct {
 	edgePort int
 	mgmtPort int
 
+	tls      *TLSFiles
+
 	mu       sync.Mutex
 	proc     *Process
 	services map[string]*Service
@@ -33,7 +35,17 @@ type Interior struct {
 // management.
 func StartInterior(t testing.TB) *Interior {
 	t.Helper()
-	in := &Interior{t: t, ID: "interior", bin: Binary(t, Controls{}), services: map[string]*Service{}}
+	return StartInteriorTLS(t, nil)
+}
+
+// StartInteriorTLS is StartInterior with, when tls is not nil, an edge
+// listener that requires mutual TLS as a Skupper site's does: an
+// sslProfile with tls's files, requireSsl, authenticatePeer and SASL
+// EXTERNAL (the edge is identified by its client certificate). The fake
+// accepts that configuration and links in plain TCP; a real router does TLS.
+func StartInteriorTLS(t testing.TB, tls *TLSFiles) *Interior {
+	t.Helper()
+	in := &Interior{t: t, ID: "interior", bin: Binary(t, Controls{}), services: map[string]*Service{}, tls: tls}
 	for attempt := 0; ; attempt++ {
 		in.edgePort, in.mgmtPort = FreePort(t), FreePort(t)
 		err := in.start()
@@ -68,11 +80,17 @@ func (in *Interior) Process() *Process {
 }
 
 func (in *Interior) config() string {
+	edge := map[string]any{"name": "edge", "host": Loopback, "port": strconv.Itoa(in.edgePort), "role": "edge"}
 	ents := []Entity{
 		{"router", map[string]any{"mode": "interior", "id": in.ID}},
 		{"listener", map[string]any{"name": "amqp", "host": Loopback, "port": strconv.Itoa(in.mgmtPort), "role": "normal"}},
-		{"listener", map[string]any{"name": "edge", "host": Loopback, "port": strconv.Itoa(in.edgePort), "role": "edge"}},
 	}
+	if in.tls != nil {
+		ents = append(ents, Entity{"sslProfile", map[string]any{"name": "edge-tls",
+			"caCertFile": in.tls.CAFile, "certFile": in.tls.CertFile, "privateKeyFile": in.tls.KeyFile}})
+		edge["sslProfile"], edge["requireSsl"], edge["authenticatePeer"], edge["saslMechanisms"] = "edge-tls", true, true, "EXTERNAL"
+	}
+	ents = append(ents, Entity{"listener", edge})
 	for _, s := range in.services {
 		ents = append(ents, s.connector())
 	}

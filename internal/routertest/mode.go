@@ -95,6 +95,15 @@ func RequireFake(t testing.TB, why string) {
 	}
 }
 
+// RequireReal skips the test in fake mode, giving what the fake does not
+// model.
+func RequireReal(t testing.TB, why string) {
+	t.Helper()
+	if !Real() {
+		t.Skipf("needs a real skrouterd (%s): the fake does not model this: %s", EnvReal, why)
+	}
+}
+
 // FakePath is the absolute path of testdata/fake-skrouterd.
 func FakePath() string {
 	_, file, _, _ := runtime.Caller(0)
