@@ -210,6 +210,10 @@ func checkCompose(f composeFile) []string {
 		bad("interior: on the host network it takes no networks or ports")
 	}
 	probs = append(probs, checkHealthcheck("interior", in.Healthcheck)...)
+	if h := in.Healthcheck; h != nil && (len(h.Test) != 2 || h.Test[0] != "CMD-SHELL" || !strings.HasPrefix(h.Test[1], "skstat -b 127.0.0.1:")) {
+		// An http: true listener for /healthz would bind every address (skrouterd ignores its host).
+		bad("interior.healthcheck.test: want [CMD-SHELL, skstat -b 127.0.0.1:PORT -g ...] (AMQP management on loopback), got %v", h.Test)
+	}
 	if len(in.Command) != 3 || !slices.Equal(in.Command[:2], []string{"skrouterd", "-c"}) {
 		bad("interior.command: got %v, want skrouterd -c FILE", in.Command)
 	}
@@ -254,8 +258,16 @@ func checkHealthcheck(name string, h *healthcheck) []string {
 		return []string{name + ": no healthcheck"}
 	}
 	var probs []string
-	if len(h.Test) < 2 || h.Test[0] != "CMD" {
-		probs = append(probs, fmt.Sprintf("%s.healthcheck.test: want [CMD, ...], got %v", name, h.Test))
+	switch {
+	case len(h.Test) < 2 || h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL":
+		probs = append(probs, fmt.Sprintf("%s.healthcheck.test: want [CMD, ...] or [CMD-SHELL, ...], got %v", name, h.Test))
+	case h.Test[0] == "CMD":
+		// podman 4.3's Docker API splits such an argument into words (podman issue 26519).
+		for _, arg := range h.Test[1:] {
+			if strings.ContainsAny(arg, " \t") {
+				probs = append(probs, fmt.Sprintf("%s.healthcheck.test: CMD argument %q has spaces, which podman 4.3 splits: use CMD-SHELL", name, arg))
+			}
+		}
 	}
 	for key, v := range map[string]string{"interval": h.Interval, "timeout": h.Timeout, "start_period": h.StartPeriod} {
 		if _, err := duration(v); err != nil {
@@ -304,6 +316,20 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		{"healthcheck without retries", "netfilter", func(f *composeFile) {
 			setService(f, "my-service", func(s *composeService) { h := *s.Healthcheck; h.Retries = 0; s.Healthcheck = &h })
 		}, "retries"},
+		{"healthcheck CMD with spaces", "haproxy", func(f *composeFile) {
+			setService(f, "my-service", func(s *composeService) {
+				h := *s.Healthcheck
+				h.Test = []string{"CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8404"}
+				s.Healthcheck = &h
+			})
+		}, "podman 4.3 splits"},
+		{"interior healthcheck over HTTP", "edge-router", func(f *composeFile) {
+			setService(f, "interior", func(s *composeService) {
+				h := *s.Healthcheck
+				h.Test = []string{"CMD-SHELL", "curl -f http://127.0.0.1:9191/healthz"}
+				s.Healthcheck = &h
+			})
+		}, "AMQP management on loopback"},
 		{"missing proxy", "envoy", func(f *composeFile) { delete(f.Services, "my-tcp-service") }, "services"},
 		{"network renamed", "netfilter", func(f *composeFile) { f.Networks = nil }, "sample_sample1"},
 		{"published proxy port", "haproxy", func(f *composeFile) {
@@ -432,6 +458,11 @@ func checkInterior(cfg [][2]any, wantTCPListeners bool) []string {
 				probs = append(probs, fmt.Sprintf("interior config: name %q used twice (names are unique across entity types)", n))
 			}
 			names[n] = true
+		}
+	}
+	for _, l := range entities(cfg, "listener") {
+		if l["http"] == true {
+			probs = append(probs, fmt.Sprintf("interior config: listener %v has http: true, which skrouterd binds on every address whatever its host", l["name"]))
 		}
 	}
 	connectors := map[string]int{}

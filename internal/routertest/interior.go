@@ -24,7 +24,7 @@ type Interior struct {
 	edgePort int
 	mgmtPort int
 
-	tls      *TLSFiles
+	tls *TLSFiles
 
 	mu       sync.Mutex
 	proc     *Process
