@@ -2,11 +2,9 @@ package supervisor
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -19,7 +17,8 @@ const (
 )
 
 // outputPump copies one of the router's pipes into edgeproxy's log, line by
-// line, tagged source=skrouterd. Its reader never waits for the logger: lines
+// line, tagged source=skrouterd, each line parsed into its own record
+// (logRouterLine); the tail ring keeps the raw lines. Its reader never waits for the logger: lines
 // go through a bounded queue and are dropped (and counted) when the log is
 // slower than the router, so the router never blocks on a full pipe.
 type outputPump struct {
@@ -27,13 +26,15 @@ type outputPump struct {
 	stream  string
 	tail    *ring             // nil: do not keep lines
 	watch   func(line string) // nil, or called with every line as read
+	argv0   string            // the router's argv[0], to recognise its refusal line
 	queue   chan string
 	dropped atomic.Int64
 	done    chan struct{}
 }
 
-func newOutputPump(r io.ReadCloser, logger *slog.Logger, stream string, tail *ring, watch func(string)) *outputPump {
+func newOutputPump(r io.ReadCloser, logger *slog.Logger, stream, argv0 string, tail *ring, watch func(string)) *outputPump {
 	p := &outputPump{
+		argv0:  argv0,
 		logger: logger,
 		stream: stream,
 		tail:   tail,
@@ -100,26 +101,10 @@ func (p *outputPump) log() {
 			p.logger.Warn("router output lines dropped: edgeproxy's log is slower than the router", "stream", p.stream, "dropped", n-reported)
 			reported = n
 		}
-		p.logger.Log(context.Background(), routerLineLevel(line), line, "stream", p.stream)
+		logRouterLine(p.logger, p.argv0, p.stream, line)
 	}
 	if n := p.dropped.Load(); n != reported {
 		p.logger.Warn("router output lines dropped: edgeproxy's log is slower than the router", "stream", p.stream, "dropped", n-reported)
-	}
-}
-
-// routerLineLevel maps the router's own severity ("SERVER (error) ...",
-// "skrouterd: reason") to a log level.
-func routerLineLevel(line string) slog.Level {
-	switch {
-	case strings.HasPrefix(line, "skrouterd:"),
-		strings.Contains(line, " (error) "), strings.Contains(line, " (critical) "):
-		return slog.LevelError
-	case strings.Contains(line, " (warning) "):
-		return slog.LevelWarn
-	case strings.Contains(line, " (debug) "), strings.Contains(line, " (trace) "):
-		return slog.LevelDebug
-	default:
-		return slog.LevelInfo
 	}
 }
 

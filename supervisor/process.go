@@ -92,8 +92,8 @@ func startChild(rp *reaper, path, argv0 string, args, env []string, logger *slog
 	tail := newRing(tailLines)
 	c := &child{pid: pid, started: started, status: status, tail: tail, listenFailed: make(chan [2]string, 1)}
 	c.pumps = []*outputPump{
-		newOutputPump(errR, plog, "stderr", tail, c.watchLine),
-		newOutputPump(outR, plog, "stdout", tail, nil),
+		newOutputPump(errR, plog, "stderr", argv0, tail, c.watchLine),
+		newOutputPump(outR, plog, "stdout", argv0, tail, nil),
 	}
 	return c, nil
 }

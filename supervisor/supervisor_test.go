@@ -282,7 +282,13 @@ func TestRouterEnvironmentAndArgs(t *testing.T) {
 func TestRouterOutputLogged(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("x", maxLineBytes+100)
-	h := start(t, testConfig(t), supervisortest.Controls{Stderr: []string{"SERVER (error) boom", "ROUTER (info) hello", long}})
+	lines := []string{
+		"2026-12-01 10:44:39.626363 +0000 SERVER (error) [C1] Connection to 127.0.0.1:45671 failed: boom",
+		"2026-12-01 10:44:39.700000 +0000 ROUTER (info) hello",
+		"Traceback (most recent call last):", // not the router's format: passed on as it is
+		long,
+	}
+	h := start(t, testConfig(t), supervisortest.Controls{Stderr: lines})
 	h.waitRunning(t)
 	routertest.Eventually(t, 5*time.Second, func() error {
 		if len(h.logs.Records("truncated")) == 0 {
@@ -290,10 +296,21 @@ func TestRouterOutputLogged(t *testing.T) {
 		}
 		return nil
 	})
-	for msg, level := range map[string]string{"SERVER (error) boom": "ERROR", "ROUTER (info) hello": "INFO"} {
-		recs := h.logs.Records(msg)
-		if len(recs) != 1 || recs[0]["source"] != "skrouterd" || recs[0]["stream"] != "stderr" || recs[0]["level"] != level {
-			t.Errorf("records for %q: %v, want one with source=skrouterd stream=stderr level=%s", msg, recs, level)
+	for _, want := range []struct{ msg, level, module, time string }{
+		{"[C1] Connection to 127.0.0.1:45671 failed: boom", "ERROR", "SERVER", "2026-12-01T10:44:39.626363Z"},
+		{"hello", "INFO", "ROUTER", "2026-12-01T10:44:39.7Z"},
+		{"Traceback (most recent call last):", "INFO", "", ""},
+	} {
+		recs := h.logs.Records(want.msg)
+		if len(recs) != 1 || recs[0]["msg"] != want.msg || recs[0]["source"] != "skrouterd" || recs[0]["stream"] != "stderr" || recs[0]["level"] != want.level {
+			t.Errorf("records for %q: %v, want one with source=skrouterd stream=stderr level=%s", want.msg, recs, want.level)
+			continue
+		}
+		if m, _ := recs[0]["module"].(string); m != want.module {
+			t.Errorf("%q: module %q, want %q", want.msg, m, want.module)
+		}
+		if want.time != "" && recs[0]["time"] != want.time {
+			t.Errorf("%q: time %v, want the router's own %s (one timestamp per record)", want.msg, recs[0]["time"], want.time)
 		}
 	}
 	if got := h.logs.Records("truncated")[0]["msg"].(string); len(got) > maxLineBytes+len("…[truncated]") {
@@ -329,7 +346,7 @@ func TestOutputNeverBlocksTheWriter(t *testing.T) {
 				t.Fatal(err)
 			}
 			tail := newRing(3)
-			newOutputPump(r, tt.logger, "stderr", tail, nil)
+			newOutputPump(r, tt.logger, "stderr", "skrouterd", tail, nil)
 			// About 3 MB, far beyond a pipe's 64 KiB: the writer finishes only
 			// when the pump keeps reading while the log blocks.
 			done := make(chan error, 1)

@@ -184,7 +184,7 @@ func TestRunRestartsKilledRouter(t *testing.T) {
 
 func TestRunRouterEnvironment(t *testing.T) {
 	t.Parallel()
-	p := startProxy(t, supervisortest.Controls{Stderr: []string{"SERVER (error) visible"}})
+	p := startProxy(t, supervisortest.Controls{Stderr: []string{"2026-12-01 10:44:39.626363 +0000 SERVER (error) visible"}})
 	p.waitRouters(t, 1)
 	start := p.events(t)[0]
 	if len(start.Args) != 2 || start.Args[0] != "-c" || !strings.HasSuffix(start.Args[1], "skrouterd.json") {
@@ -199,8 +199,8 @@ func TestRunRouterEnvironment(t *testing.T) {
 		}
 	}
 	routertest.Eventually(t, 5*time.Second, func() error {
-		recs := p.logRecords("SERVER (error) visible")
-		if len(recs) != 1 || recs[0]["source"] != "skrouterd" || recs[0]["level"] != "ERROR" {
+		recs := p.logRecords("visible")
+		if len(recs) != 1 || recs[0]["msg"] != "visible" || recs[0]["source"] != "skrouterd" || recs[0]["module"] != "SERVER" || recs[0]["level"] != "ERROR" {
 			return fmt.Errorf("router line in edgeproxy's log: %v", recs)
 		}
 		return nil
