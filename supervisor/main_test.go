@@ -105,7 +105,7 @@ func (h *harness) events(t *testing.T) []supervisortest.Event {
 	return ev
 }
 
-// waitPhase polls until the supervisor is in phase p with a router pid.
+// waitRunning polls until the supervisor runs a router that recorded its start.
 func (h *harness) waitRunning(t *testing.T) Status {
 	t.Helper()
 	var st Status

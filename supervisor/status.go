@@ -51,3 +51,9 @@ func (s Status) Alive() bool {
 type StatusReader interface {
 	Status() Status
 }
+
+// Notifier tells when the supervisor's state changes: Changed's channel is
+// closed at the next change (take it before reading Status).
+type Notifier interface {
+	Changed() <-chan struct{}
+}

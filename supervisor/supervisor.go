@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,6 +30,17 @@ type Supervisor struct {
 	lookupHost func(ctx context.Context, host string) ([]string, error)
 	status     atomic.Pointer[Status]
 	readyPID   atomic.Int64
+
+	changedMu sync.Mutex
+	changed   chan struct{} // closed (and replaced) by every status change
+}
+
+// Changed returns a channel that is closed at the next change of Status.
+// Take it before reading Status, then wait on it: no change is missed.
+func (s *Supervisor) Changed() <-chan struct{} {
+	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	return s.changed
 }
 
 // MarkReady records that the router process pid reached readiness (its edge
@@ -70,17 +82,23 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) *Supervisor {
 		o(s)
 	}
 	s.status.Store(&Status{Phase: PhaseStarting})
+	s.changed = make(chan struct{})
 	return s
 }
 
 // Status returns an immutable snapshot of the supervisor's state.
 func (s *Supervisor) Status() Status { return *s.status.Load() }
 
-// update publishes a new snapshot; only Run's goroutine writes.
+// update publishes a new snapshot and wakes the waiters on Changed; only
+// Run's goroutine writes.
 func (s *Supervisor) update(f func(*Status)) {
 	next := *s.status.Load()
 	f(&next)
 	s.status.Store(&next)
+	s.changedMu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.changedMu.Unlock()
 }
 
 // ExitError is Run's error when edgeproxy should exit non-zero: it gave up

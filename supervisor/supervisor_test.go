@@ -412,3 +412,26 @@ func TestHostnameCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestChangedNotifies: Changed's channel is closed by the next status change
+// (here the stop), and not before it (negative control).
+func TestChangedNotifies(t *testing.T) {
+	t.Parallel()
+	h := start(t, testConfig(t), supervisortest.Controls{})
+	h.waitRunning(t)
+	changed := h.sup.Changed()
+	select {
+	case <-changed:
+		t.Fatal("Changed closed with no change")
+	case <-time.After(50 * time.Millisecond):
+	}
+	h.cancel()
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Changed not closed by the stop")
+	}
+	if p := h.sup.Status().Phase; p != PhaseStopping && p != PhaseStopped {
+		t.Errorf("phase %s after the change, want stopping or stopped", p)
+	}
+}

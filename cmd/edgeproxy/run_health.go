@@ -71,24 +71,30 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
-// status, and being told when the router's edge link is up.
+// status and its changes, and being told when the router's edge link is up.
 type routerSupervisor interface {
 	supervisor.StatusReader
+	supervisor.Notifier
 	MarkReady(pid int)
 }
 
 // waitRouterDown waits until the supervisor no longer runs or stops a
-// router (its phase is stopped or failed), at most limit.
-func waitRouterDown(sup supervisor.StatusReader, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(deadline) {
+// router (its phase is stopped or failed), at most limit. It wakes on the
+// supervisor's change notification, never by polling.
+func waitRouterDown(sup routerSupervisor, limit time.Duration) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		changed := sup.Changed()
 		switch sup.Status().Phase {
 		case supervisor.PhaseStopped, supervisor.PhaseFailed:
 			return
 		}
-		<-tick.C
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		}
 	}
 }
 

@@ -22,10 +22,29 @@ import (
 
 // stubSupervisor is a supervisor whose status the test sets.
 type stubSupervisor struct {
-	st atomic.Pointer[supervisor.Status]
+	st      atomic.Pointer[supervisor.Status]
+	mu      sync.Mutex
+	changed chan struct{}
 }
 
-func (s *stubSupervisor) set(st supervisor.Status) { s.st.Store(&st) }
+func (s *stubSupervisor) set(st supervisor.Status) {
+	s.st.Store(&st)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
+func (s *stubSupervisor) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
 func (s *stubSupervisor) MarkReady(int)            {}
 func (s *stubSupervisor) Status() supervisor.Status {
 	if st := s.st.Load(); st != nil {
