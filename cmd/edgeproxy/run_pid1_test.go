@@ -240,3 +240,97 @@ func routerChild(ep, killed int) (int, error) {
 	}
 	return 0, fmt.Errorf("no new router below %d yet", ep)
 }
+
+// orphanParent is the parent pid of the first orphan recorded in record,
+// read from /proc while it lives.
+func orphanParent(record string) (orphan, parent int, err error) {
+	ev, err := supervisortest.ReadRecord(record)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ev {
+		if e.Event != "orphan" {
+			continue
+		}
+		ps, err := supervisortest.Procs()
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, p := range ps {
+			if p.PID == e.PID {
+				return e.PID, p.PPID, nil
+			}
+		}
+		return e.PID, 0, fmt.Errorf("orphan %d gone", e.PID)
+	}
+	return 0, 0, errors.New("no orphan recorded yet")
+}
+
+// TestRunAsSubreaperReapsOrphans: not PID 1 (no PID namespace), edgeproxy
+// makes itself a child subreaper, so the router's orphan is re-parented to
+// edgeproxy, not to the host's init, and edgeproxy reaps it.
+func TestRunAsSubreaperReapsOrphans(t *testing.T) {
+	t.Parallel()
+	ctl := supervisortest.Controls{Orphan: true, OrphanFor: 2 * time.Second, ExitAfter: 100 * time.Millisecond, ExitCode: 3}
+	p := startProxy(t, ctl, "EDGEPROXY_SUPERVISOR__MAX_FAST_FAILURES=100000", "EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL=1s", "EDGEPROXY_SUPERVISOR__BACKOFF_MAX=1s")
+	var orphan int
+	routertest.Eventually(t, 10*time.Second, func() error {
+		o, parent, err := orphanParent(p.record)
+		if err != nil {
+			return err
+		}
+		orphan = o
+		if parent != p.cmd.Process.Pid {
+			return fmt.Errorf("orphan %d has parent %d, want edgeproxy %d", o, parent, p.cmd.Process.Pid)
+		}
+		return nil
+	})
+	routertest.Eventually(t, 10*time.Second, func() error {
+		for _, r := range p.logRecords("reaped orphan") {
+			if r["pid"] == float64(orphan) {
+				return nil
+			}
+		}
+		return fmt.Errorf("orphan %d not reaped yet", orphan)
+	})
+	if err := noZombies(p.cmd.Process.Pid); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestOrphanWithoutSubreaperNegativeControl: the same router under a plain
+// parent (sh, no subreaper) leaves its orphan to someone else: the check
+// above would see a wrong parent if edgeproxy did not become a subreaper.
+func TestOrphanWithoutSubreaperNegativeControl(t *testing.T) {
+	t.Parallel()
+	ctl := supervisortest.Controls{Orphan: true, OrphanFor: 2 * time.Second, ExitAfter: 100 * time.Millisecond, ExitCode: 3}
+	ctl.Record = filepath.Join(t.TempDir(), "record.jsonl")
+	cmd := exec.Command("/bin/sh", "-c", `"$0" -c /dev/null; exec sleep 30`, os.Args[0])
+	cmd.Env = append(os.Environ(), ctl.Environ()...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	routertest.Eventually(t, 10*time.Second, func() error {
+		ev, err := supervisortest.ReadRecord(ctl.Record)
+		if err != nil || len(ev) == 0 {
+			return fmt.Errorf("no router start recorded (%v)", err)
+		}
+		o, parent, err := orphanParent(ctl.Record)
+		if err != nil {
+			return err
+		}
+		if parent == ev[0].PID || parent == 0 {
+			return fmt.Errorf("orphan %d: parent %d, the router has not exited yet", o, parent)
+		}
+		if parent == cmd.Process.Pid {
+			return fmt.Errorf("orphan %d was re-parented to sh %d, which is no subreaper", o, parent)
+		}
+		t.Logf("without a subreaper the orphan %d went to pid %d (not its grandparent %d)", o, parent, cmd.Process.Pid)
+		return nil
+	})
+}
