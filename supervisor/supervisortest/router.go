@@ -127,8 +127,7 @@ func runRouter(c Controls) int {
 		select {
 		case <-exit:
 			if c.KillSignal != 0 {
-				signal.Reset(c.KillSignal)
-				_ = syscall.Kill(os.Getpid(), c.KillSignal)
+				dieBy(c.KillSignal)
 				select {}
 			}
 			return c.ExitCode
