@@ -113,6 +113,7 @@ func (c Config) validateUplink(p *problems.List) {
 			p.Add(f.key, f.path, "file does not exist or is not a regular file")
 		}
 	}
+	validateTLSFiles(p, t)
 }
 
 func (c Config) validateListeners(p *problems.List) {

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/internal/schema"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 )
@@ -72,5 +74,34 @@ func TestRenderCommandStdoutOnly(t *testing.T) {
 	}
 	if stderr.Len() != 0 {
 		t.Errorf("stderr should be empty, got %q", stderr.String())
+	}
+}
+
+// TestRenderGoldenStartsRealRouter: every golden file is a configuration a
+// real skrouterd starts with (the schema check above is not proof: the
+// golden files are written by Render itself). It needs a real router
+// (SKROUTERD) and skips without one.
+func TestRenderGoldenStartsRealRouter(t *testing.T) {
+	routertest.RequireReal(t, "only the real router's own loader is proof")
+	goldens, err := filepath.Glob("testdata/render/*.golden.json")
+	if err != nil || len(goldens) < 4 {
+		t.Fatalf("want at least 4 golden files, got %v (%v)", goldens, err)
+	}
+	for _, g := range goldens {
+		t.Run(filepath.Base(g), func(t *testing.T) {
+			t.Parallel()
+			abs, err := filepath.Abs(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := routertest.StartProcess(t, routertest.Binary(t, routertest.Controls{}), abs)
+			p.WaitLog(t, "SERVER (info) Operational", routertest.StartTimeout)
+			if p.HasLog("Router start-up failed") || p.Exited() {
+				t.Fatalf("the router refused %s:\n%s", g, strings.Join(p.Stderr(), "\n"))
+			}
+			if st := p.Stop(10 * time.Second); st == nil || st.ExitCode() != 0 {
+				t.Errorf("router did not stop cleanly: %v", st)
+			}
+		})
 	}
 }
