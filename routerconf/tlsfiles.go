@@ -83,4 +83,3 @@ func keyProblem(path string) string {
 		}
 	}
 }
-

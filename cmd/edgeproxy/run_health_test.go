@@ -45,7 +45,7 @@ func (s *stubSupervisor) Changed() <-chan struct{} {
 	}
 	return s.changed
 }
-func (s *stubSupervisor) MarkReady(int)            {}
+func (s *stubSupervisor) MarkReady(int) {}
 func (s *stubSupervisor) Status() supervisor.Status {
 	if st := s.st.Load(); st != nil {
 		return *st
