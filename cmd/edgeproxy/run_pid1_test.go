@@ -108,17 +108,7 @@ func TestPID1WithoutReaperLeavesZombies(t *testing.T) {
 	requirePIDNamespace(t)
 	ctl := crashingOrphaner
 	ctl.Record = t.TempDir() + "/record.jsonl"
-	args := append(append([]string(nil), pidNamespace[1:]...), "/bin/sh", "-c", `"$0" -c /dev/null & exec sleep 60`, os.Args[0])
-	cmd := exec.Command(pidNamespace[0], args...)
-	cmd.Env = append(os.Environ(), ctl.Environ()...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
+	cmd := startNonReaper(t, ctl, append(append([]string(nil), pidNamespace...), "/bin/sh", "-c", `"$0" -c /dev/null & exec sleep 60`, os.Args[0]))
 	routertest.Eventually(t, 10*time.Second, func() error {
 		z, err := supervisortest.Zombies(cmd.Process.Pid)
 		if err != nil {
@@ -305,16 +295,7 @@ func TestOrphanWithoutSubreaperNegativeControl(t *testing.T) {
 	t.Parallel()
 	ctl := supervisortest.Controls{Orphan: true, OrphanFor: 2 * time.Second, ExitAfter: 100 * time.Millisecond, ExitCode: 3}
 	ctl.Record = filepath.Join(t.TempDir(), "record.jsonl")
-	cmd := exec.Command("/bin/sh", "-c", `"$0" -c /dev/null; exec sleep 30`, os.Args[0])
-	cmd.Env = append(os.Environ(), ctl.Environ()...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
+	cmd := startNonReaper(t, ctl, []string{"/bin/sh", "-c", `"$0" -c /dev/null; exec sleep 30`, os.Args[0]})
 	routertest.Eventually(t, 10*time.Second, func() error {
 		ev, err := supervisortest.ReadRecord(ctl.Record)
 		if err != nil || len(ev) == 0 {
@@ -333,4 +314,21 @@ func TestOrphanWithoutSubreaperNegativeControl(t *testing.T) {
 		t.Logf("without a subreaper the orphan %d went to pid %d (not its grandparent %d)", o, parent, cmd.Process.Pid)
 		return nil
 	})
+}
+
+// startNonReaper runs argv, a parent that never reaps (a negative control),
+// over the test router with ctl, in its own process group killed at cleanup.
+func startNonReaper(t *testing.T, ctl supervisortest.Controls, argv []string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), ctl.Environ()...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	return cmd
 }
