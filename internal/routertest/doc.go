@@ -9,7 +9,7 @@
 // run by /usr/bin/python3) that reads the same `-c FILE` JSON configuration as
 // skrouterd, checks it against a copy of the router's management schema
 // (testdata/skrouter-schema.json) and behaves like the captures in
-// shared/skrouterd: configuration errors and their exit, log lines on stderr,
+// testdata/captures (what a real skrouterd produced; see its README.md): configuration errors and their exit, log lines on stderr,
 // AMQP management (SASL ANONYMOUS, dynamic reply address, $management, QUERY,
 // READ, CREATE/DELETE of tcpListener and tcpConnector with the real status
 // codes and body shapes), the edge link (connector connectionStatus, the edge

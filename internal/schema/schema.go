@@ -1,6 +1,6 @@
 // Package schema checks a skrouterd.json against the router's management
 // schema (skrouter-schema.json, as a real skrouterd printed it; copied from
-// shared/skrouterd/captures). Tests use it to prove that every rendered file
+// internal/routertest/testdata/skrouter-schema.json). Tests use it to prove that every rendered file
 // names only entity types and attributes the router knows, with values of the
 // right type and enums within their values.
 package schema
