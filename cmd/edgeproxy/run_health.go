@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/health"
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/problems"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
@@ -21,9 +22,10 @@ const healthShutdownGrace = time.Second
 // starts.
 func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
 	logger = logger.With("component", "health")
-	client := health.NewClient(health.ClientConfig{
+	client := mgmt.NewClient(mgmt.ClientConfig{
 		Address: s.Health.Management,
 		Timeout: s.Health.Timeout,
+		Name:    "edgeproxy-health",
 		Logger:  logger,
 	})
 	prober := health.NewProber(health.ProberConfig{
@@ -71,15 +73,16 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
-// status, and being told when the router's edge link is up.
+// status (health.Supervisor), and being told when the router's edge link
+// is up.
 type routerSupervisor interface {
-	supervisor.StatusReader
+	health.Supervisor
 	MarkReady(pid int)
 }
 
 // waitRouterDown waits until the supervisor no longer runs or stops a
 // router (its phase is stopped or failed), at most limit.
-func waitRouterDown(sup supervisor.StatusReader, limit time.Duration) {
+func waitRouterDown(sup health.Supervisor, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
