@@ -1,4 +1,3 @@
-// Package health probes skrouterd over AMQP management and serves the result over HTTP.
 package health
 
 import (

@@ -10,17 +10,27 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
-// Management is what the prober needs from the management client.
+// Management is what the prober needs from the management client
+// (*mgmt.Client).
 type Management interface {
-	Query(ctx context.Context, entityType string, attributeNames ...string) ([]Record, error)
+	Query(ctx context.Context, entityType string, attributeNames ...string) ([]mgmt.Record, error)
 	// RemoteProperties are the router's open-frame properties (version).
 	RemoteProperties() map[string]any
 	// Reset drops the connection and its backoff (the router was replaced).
 	Reset()
+}
+
+// Supervisor is what the prober needs of the supervisor: its status, an
+// in-memory read (*supervisor.Supervisor satisfies it).
+type Supervisor interface {
+	Status() supervisor.Status
+	// Changed's channel is closed at the next change of Status.
+	Changed() <-chan struct{}
 }
 
 // Target is what the router is expected to have (from the rendered config).
@@ -55,7 +65,7 @@ type Prober struct {
 	cfg    Config
 	target Target
 	mgmt   Management
-	sup    supervisor.StatusReader
+	sup    Supervisor
 	log    *slog.Logger
 	now    func() time.Time
 	linkUp func(pid int)
@@ -69,13 +79,15 @@ type Prober struct {
 // idleStatus is what the prober reports when it has no supervisor.
 type idleStatus struct{}
 
+func (idleStatus) Changed() <-chan struct{} { return nil } // never changes
+
 func (idleStatus) Status() supervisor.Status {
 	return supervisor.Status{Phase: supervisor.PhaseStarting}
 }
 
-// NewProber returns a prober of the router behind mgmt, whose process the
+// NewProber returns a prober of the router behind m, whose process the
 // supervisor sup runs.
-func NewProber(cfg ProberConfig, mgmt Management, sup supervisor.StatusReader) *Prober {
+func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 	if sup == nil {
 		sup = idleStatus{}
 	}
@@ -83,7 +95,7 @@ func NewProber(cfg ProberConfig, mgmt Management, sup supervisor.StatusReader) *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: mgmt, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp}
+	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp}
 	first := p.base(sup.Status())
 	p.snap.Store(first)
 	return p
@@ -131,24 +143,22 @@ func (p *Prober) Probes() uint64 { return p.probes.Load() }
 // SetStopping marks edgeproxy as shutting down: readiness is false from now on.
 func (p *Prober) SetStopping() { p.stopping.Store(true) }
 
-// watchEvery is how often the poller looks at the supervisor's state (a
-// memory read) to probe at once when the router was replaced.
-const watchEvery = 100 * time.Millisecond
-
 // Run polls until ctx ends. While not ready it polls four times as often
 // (at least every 100 ms apart), so a link that comes up is seen quickly;
-// while ready it polls every interval.
+// while ready it polls every interval. A change of the supervisor's phase
+// or router pid (its change notification) probes at once, and a new router
+// resets the management connection's backoff.
 func (p *Prober) Run(ctx context.Context) error {
-	watch := time.NewTicker(watchEvery)
-	defer watch.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	changed := p.sup.Changed()
 	last := p.sup.Status()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-watch.C:
+		case <-changed:
+			changed = p.sup.Changed()
 			st := p.sup.Status()
 			if st.PID == last.PID && st.Phase == last.Phase {
 				continue
@@ -201,17 +211,17 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	type result struct {
-		recs []Record
+		recs []mgmt.Record
 		err  error
 	}
 	queries := []struct {
 		entity string
 		attrs  []string
 	}{
-		{EntityConnector, ConnectorAttributes},
-		{EntityConnection, ConnectionAttributes},
-		{EntityTCPListener, TCPListenerAttributes},
-		{EntityRouter, []string{"id"}},
+		{mgmt.EntityConnector, mgmt.ConnectorAttributes},
+		{mgmt.EntityConnection, mgmt.ConnectionAttributes},
+		{mgmt.EntityTCPListener, mgmt.TCPListenerAttributes},
+		{mgmt.EntityRouter, []string{"id"}},
 	}
 	results := make([]result, len(queries))
 	var wg sync.WaitGroup
@@ -259,11 +269,11 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 
 // uplinkFrom fills u from the connector records (the one named
 // u.Connector, else the only edge connector) and the connection records.
-func uplinkFrom(u UplinkStatus, connectors, connections []Record) UplinkStatus {
-	var found *Connector
-	var edge []Connector
+func uplinkFrom(u UplinkStatus, connectors, connections []mgmt.Record) UplinkStatus {
+	var found *mgmt.Connector
+	var edge []mgmt.Connector
 	for _, r := range connectors {
-		c := ConnectorFrom(r)
+		c := mgmt.ConnectorFrom(r)
 		if u.Connector != "" && c.Name == u.Connector {
 			found = &c
 			break
@@ -281,7 +291,7 @@ func uplinkFrom(u UplinkStatus, connectors, connections []Record) UplinkStatus {
 		u.ConnectionMsg = found.ConnectionMsg
 	}
 	for _, r := range connections {
-		if c := ConnectionFrom(r); c.IsEdgeUplink() {
+		if c := mgmt.ConnectionFrom(r); c.IsEdgeUplink() {
 			u.LinkOpen = true
 			u.Container = c.Container
 			break
@@ -290,9 +300,9 @@ func uplinkFrom(u UplinkStatus, connectors, connections []Record) UplinkStatus {
 	return u
 }
 
-func fillListener(l *ListenerStatus, recs []Record) {
+func fillListener(l *ListenerStatus, recs []mgmt.Record) {
 	for _, r := range recs {
-		tl := TCPListenerFrom(r)
+		tl := mgmt.TCPListenerFrom(r)
 		if tl.Name != l.Name {
 			continue
 		}

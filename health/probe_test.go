@@ -9,56 +9,58 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/notify"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
 // Records as the router gives them in the captures (a-link-up,
 // b-interior-down, c-tcpconnector-removed), limited to what the prober asks.
 var (
-	connectorUp = Record{"name": "uplink", "role": "edge", "host": "127.0.0.1", "port": "45671", "connectionStatus": "SUCCESS",
+	connectorUp = mgmt.Record{"name": "uplink", "role": "edge", "host": "127.0.0.1", "port": "45671", "connectionStatus": "SUCCESS",
 		"connectionMsg": "[C1] Connection Opened: dir=out host=127.0.0.1:45671 encrypted=no auth=ANONYMOUS user=(null) container_id=interior"}
-	connectorDown = Record{"name": "uplink", "role": "edge", "host": "127.0.0.1", "port": "45671", "connectionStatus": "CONNECTING",
+	connectorDown = mgmt.Record{"name": "uplink", "role": "edge", "host": "127.0.0.1", "port": "45671", "connectionStatus": "CONNECTING",
 		"connectionMsg": "Connection to 127.0.0.1:45671 failed: proton:io Connection refused - disconnected 127.0.0.1:45671"}
-	edgeConnection  = Record{"role": "edge", "dir": "out", "opened": true, "operStatus": "up", "container": "interior", "host": "127.0.0.1:45671"}
-	tcpConnection   = Record{"role": "normal", "dir": "in", "opened": true, "operStatus": "up", "container": "TcpAdaptor", "host": "127.0.0.1:38850"}
-	mgmtConnection  = Record{"role": "normal", "dir": "in", "opened": true, "operStatus": "up", "container": "d706afa1-2a1e-4a48-b39c-40f81d830e46", "host": "127.0.0.1:56654"}
-	routerRecord    = Record{"id": "edge-proxy-1"}
-	listenerService = func(oper string, opened, closed int32) Record {
-		return Record{"name": "my-service", "host": "127.0.0.1", "port": "18080", "address": "my-service:8080", "operStatus": oper,
+	edgeConnection  = mgmt.Record{"role": "edge", "dir": "out", "opened": true, "operStatus": "up", "container": "interior", "host": "127.0.0.1:45671"}
+	tcpConnection   = mgmt.Record{"role": "normal", "dir": "in", "opened": true, "operStatus": "up", "container": "TcpAdaptor", "host": "127.0.0.1:38850"}
+	mgmtConnection  = mgmt.Record{"role": "normal", "dir": "in", "opened": true, "operStatus": "up", "container": "d706afa1-2a1e-4a48-b39c-40f81d830e46", "host": "127.0.0.1:56654"}
+	routerRecord    = mgmt.Record{"id": "edge-proxy-1"}
+	listenerService = func(oper string, opened, closed int32) mgmt.Record {
+		return mgmt.Record{"name": "my-service", "host": "127.0.0.1", "port": "18080", "address": "my-service:8080", "operStatus": oper,
 			"connectionMsg": "", "connectionsOpened": opened, "connectionsClosed": closed}
 	}
-	listenerTCP = func(oper string) Record {
-		return Record{"name": "my-tcp-service", "host": "127.0.0.1", "port": "15201", "address": "my-tcp-service:5201", "operStatus": oper,
+	listenerTCP = func(oper string) mgmt.Record {
+		return mgmt.Record{"name": "my-tcp-service", "host": "127.0.0.1", "port": "15201", "address": "my-tcp-service:5201", "operStatus": oper,
 			"connectionMsg": "", "connectionsOpened": int64(4), "connectionsClosed": int64(4)}
 	}
 )
 
 // routerState is what a fake router's management answers.
 type routerState struct {
-	connectors, connections, listeners, routers []Record
+	connectors, connections, listeners, routers []mgmt.Record
 	err                                         error // every query fails with it
 }
 
 var (
 	stateLinkUp = routerState{
-		connectors:  []Record{connectorUp},
-		connections: []Record{edgeConnection, tcpConnection, mgmtConnection},
-		listeners:   []Record{listenerService("up", 54, 53), listenerTCP("up")},
-		routers:     []Record{routerRecord},
+		connectors:  []mgmt.Record{connectorUp},
+		connections: []mgmt.Record{edgeConnection, tcpConnection, mgmtConnection},
+		listeners:   []mgmt.Record{listenerService("up", 54, 53), listenerTCP("up")},
+		routers:     []mgmt.Record{routerRecord},
 	}
 	stateInteriorDown = routerState{
-		connectors:  []Record{connectorDown},
-		connections: []Record{mgmtConnection},
-		listeners:   []Record{listenerService("down", 55, 55), listenerTCP("down")},
-		routers:     []Record{routerRecord},
+		connectors:  []mgmt.Record{connectorDown},
+		connections: []mgmt.Record{mgmtConnection},
+		listeners:   []mgmt.Record{listenerService("down", 55, 55), listenerTCP("down")},
+		routers:     []mgmt.Record{routerRecord},
 	}
 	stateConnectorRemoved = routerState{
-		connectors:  []Record{connectorUp},
-		connections: []Record{edgeConnection, mgmtConnection},
-		listeners:   []Record{listenerService("down", 56, 56), listenerTCP("up")},
-		routers:     []Record{routerRecord},
+		connectors:  []mgmt.Record{connectorUp},
+		connections: []mgmt.Record{edgeConnection, mgmtConnection},
+		listeners:   []mgmt.Record{listenerService("down", 56, 56), listenerTCP("up")},
+		routers:     []mgmt.Record{routerRecord},
 	}
 )
 
@@ -78,7 +80,7 @@ func (f *fakeMgmt) set(s routerState) {
 	f.mu.Unlock()
 }
 
-func (f *fakeMgmt) Query(ctx context.Context, entityType string, _ ...string) ([]Record, error) {
+func (f *fakeMgmt) Query(ctx context.Context, entityType string, _ ...string) ([]mgmt.Record, error) {
 	f.queries.Add(1)
 	f.mu.Lock()
 	s := f.state
@@ -87,16 +89,16 @@ func (f *fakeMgmt) Query(ctx context.Context, entityType string, _ ...string) ([
 		return nil, s.err
 	}
 	switch entityType {
-	case EntityConnector:
+	case mgmt.EntityConnector:
 		return s.connectors, nil
-	case EntityConnection:
+	case mgmt.EntityConnection:
 		return s.connections, nil
-	case EntityTCPListener:
+	case mgmt.EntityTCPListener:
 		return s.listeners, nil
-	case EntityRouter:
+	case mgmt.EntityRouter:
 		return s.routers, nil
 	}
-	return nil, &StatusError{Request: "QUERY " + entityType, Code: 400, Description: "No such entity type"}
+	return nil, &mgmt.StatusError{Request: "QUERY " + entityType, Code: 400, Description: "No such entity type"}
 }
 
 func (f *fakeMgmt) RemoteProperties() map[string]any {
@@ -108,6 +110,7 @@ func (f *fakeMgmt) Reset() { f.resets.Add(1) }
 // fakeSup is a supervisor whose status the test sets.
 type fakeSup struct {
 	st atomic.Pointer[supervisor.Status]
+	notify.Broadcast
 }
 
 func newFakeSup(st supervisor.Status) *fakeSup {
@@ -116,7 +119,7 @@ func newFakeSup(st supervisor.Status) *fakeSup {
 	return s
 }
 
-func (s *fakeSup) set(st supervisor.Status)  { s.st.Store(&st) }
+func (s *fakeSup) set(st supervisor.Status)  { s.st.Store(&st); s.Notify() }
 func (s *fakeSup) Status() supervisor.Status { return *s.st.Load() }
 
 var running = supervisor.Status{Phase: supervisor.PhaseRunning, PID: 4242, StartedAt: time.Unix(1_700_000_000, 0)}
@@ -134,7 +137,7 @@ func testConfig(requireListeners bool) Config {
 	return Config{Listen: "127.0.0.1:0", Management: "127.0.0.1:5672", Interval: time.Second, Timeout: time.Second, RequireListeners: requireListeners}
 }
 
-func newTestProber(t testing.TB, cfg Config, target Target, m Management, sup supervisor.StatusReader) *Prober {
+func newTestProber(t testing.TB, cfg Config, target Target, m Management, sup Supervisor) *Prober {
 	t.Helper()
 	return NewProber(ProberConfig{Health: cfg, Target: target}, m, sup)
 }
@@ -173,26 +176,26 @@ func TestProbeReadiness(t *testing.T) {
 		{name: "tcpConnector removed, listeners required", state: stateConnectorRemoved, require: true, ready: false,
 			want: []string{"[+]edge-link", "[-]listener/my-service: operStatus down", "[+]listener/my-tcp-service"}},
 		{name: "SUCCESS without an edge connection", ready: false,
-			state: routerState{connectors: []Record{connectorUp}, connections: []Record{mgmtConnection}, listeners: stateLinkUp.listeners},
+			state: routerState{connectors: []mgmt.Record{connectorUp}, connections: []mgmt.Record{mgmtConnection}, listeners: stateLinkUp.listeners},
 			want:  []string{"[-]edge-link: SUCCESS but no open edge connection"}},
 		{name: "edge connection not opened", ready: false,
-			state: routerState{connectors: []Record{connectorUp}, connections: []Record{{"role": "edge", "dir": "out", "opened": false}}, listeners: stateLinkUp.listeners},
+			state: routerState{connectors: []mgmt.Record{connectorUp}, connections: []mgmt.Record{{"role": "edge", "dir": "out", "opened": false}}, listeners: stateLinkUp.listeners},
 			want:  []string{"[-]edge-link: SUCCESS but no open edge connection"}},
 		{name: "an inbound edge connection is not the uplink", ready: false,
-			state: routerState{connectors: []Record{connectorUp}, connections: []Record{{"role": "edge", "dir": "in", "opened": true}}, listeners: stateLinkUp.listeners},
+			state: routerState{connectors: []mgmt.Record{connectorUp}, connections: []mgmt.Record{{"role": "edge", "dir": "in", "opened": true}}, listeners: stateLinkUp.listeners},
 			want:  []string{"[-]edge-link: SUCCESS but no open edge connection"}},
 		{name: "connector missing", ready: false,
 			state: routerState{connections: stateLinkUp.connections, listeners: stateLinkUp.listeners},
 			want:  []string{`[-]edge-link: connector "uplink" not found in the router`}},
 		{name: "configured listener missing", ready: false,
-			state: routerState{connectors: []Record{connectorUp}, connections: stateLinkUp.connections, listeners: []Record{listenerTCP("up")}},
+			state: routerState{connectors: []mgmt.Record{connectorUp}, connections: stateLinkUp.connections, listeners: []mgmt.Record{listenerTCP("up")}},
 			want:  []string{`[-]listener/my-service: tcpListener "my-service" (port 18080 → my-service:8080) not found in the router`, "[+]listener/my-tcp-service"}},
 		{name: "management times out", ready: false,
-			state: routerState{err: &TimeoutError{Request: "QUERY io.skupper.router.connector", Timeout: time.Second, Stage: "answer"}},
+			state: routerState{err: &mgmt.TimeoutError{Request: "QUERY io.skupper.router.connector", Timeout: time.Second, Stage: "answer"}},
 			want: []string{"[-]management: QUERY io.skupper.router.connector: no answer within 1s (and 3 more queries failed)",
 				"[-]edge-link: unknown: management did not answer", "[-]listener/my-service: unknown: management did not answer"}},
 		{name: "management answers an error", ready: false,
-			state: routerState{err: &StatusError{Request: "QUERY io.skupper.router.connection", Code: 500, Description: "boom"}},
+			state: routerState{err: &mgmt.StatusError{Request: "QUERY io.skupper.router.connection", Code: 500, Description: "boom"}},
 			want:  []string{"[-]management: QUERY io.skupper.router.connection: status 500: boom"}},
 		{name: "no listeners configured", state: stateLinkUp, target: Target{Connector: "uplink"}, ready: true,
 			want: []string{"[+]edge-link"}},

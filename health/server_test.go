@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgeproxy/edgeproxy/supervisor"
 
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
@@ -333,7 +334,7 @@ func TestMetrics(t *testing.T) {
 // TestMetricsWhenDown: with the link down and management silent, the
 // link and listener gauges read 0 (stale data is not reported as up).
 func TestMetricsWhenDown(t *testing.T) {
-	snap := probedSnapshot(t, routerState{err: &TimeoutError{Request: "QUERY x", Timeout: time.Second, Stage: "answer"}}, running)
+	snap := probedSnapshot(t, routerState{err: &mgmt.TimeoutError{Request: "QUERY x", Timeout: time.Second, Stage: "answer"}}, running)
 	_, base := testServer(t, staticSource{snap})
 	_, body := get(t, base+"/metrics")
 	for _, line := range []string{"edgeproxy_router_up 1", "edgeproxy_management_up 0", "edgeproxy_edge_link_up 0", "edgeproxy_ready 0",
@@ -403,7 +404,7 @@ func TestSilentManagementDoesNotHang(t *testing.T) {
 	addr := routertest.StartSilentPeer(t)
 	cfg := testConfig(false)
 	cfg.Management, cfg.Interval, cfg.Timeout = addr, 200*time.Millisecond, 300*time.Millisecond
-	client := NewClient(ClientConfig{Address: addr, Timeout: cfg.Timeout})
+	client := mgmt.NewClient(mgmt.ClientConfig{Address: addr, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	p := newTestProber(t, cfg, scenarioTarget, client, newFakeSup(running))
 	runProber(t, p)

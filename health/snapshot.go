@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -238,7 +239,7 @@ func (s *Snapshot) listenerCheck(l ListenerStatus) Check {
 	case l.OperStatus == "up":
 		c.OK = true
 	default:
-		why := fmt.Sprintf("operStatus %s: no reachable consumer of %s", orDefault(l.OperStatus, "unknown"), l.Address)
+		why := fmt.Sprintf("operStatus %s: no reachable consumer of %s", cmp.Or(l.OperStatus, "unknown"), l.Address)
 		if l.ConnectionMsg != "" {
 			why += " (" + l.ConnectionMsg + ")"
 		}

@@ -9,9 +9,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
+
+// scenario is an interior with my-service behind it and an edge router
+// with a tcpListener for it, as edgeproxy would render it.
+type scenario struct {
+	interior *routertest.Interior
+	edge     *routertest.Edge
+	spec     routertest.EdgeSpec
+	cfg      string
+	listener routertest.Listener
+}
+
+func startScenario(t *testing.T, ctl routertest.Controls) *scenario {
+	t.Helper()
+	in := routertest.StartInterior(t)
+	svc := in.AddService(t, "my-service:8080")
+	l := routertest.Listener{Name: "my-service", Port: routertest.FreePort(t), Address: svc.Address}
+	spec := routertest.EdgeSpec{ID: "edge-proxy-1", Management: routertest.FreePort(t), Uplink: in.EdgeAddr(), Listeners: []routertest.Listener{l}}
+	cfg := routertest.WriteEdgeConfig(t, spec)
+	e := routertest.StartEdge(t, cfg, ctl)
+	e.WaitReady(t)
+	return &scenario{interior: in, edge: e, spec: spec, cfg: cfg, listener: l}
+}
 
 // TestReadinessFollowsEdgeLink checks issue 5's timings against the router
 // harness (fake by default, real with SKROUTERD), with the default interval
@@ -24,7 +47,7 @@ import (
 func TestReadinessFollowsEdgeLink(t *testing.T) {
 	sc := startScenario(t, routertest.Controls{})
 	cfg := Config{Management: sc.edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
-	client := NewClient(ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
+	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
 	target := Target{Connector: "uplink", UplinkHost: "127.0.0.1", UplinkPort: sc.interior.EdgePort(),
@@ -97,7 +120,7 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 func TestReadinessAfterRouterRestart(t *testing.T) {
 	sc := startScenario(t, routertest.Controls{})
 	cfg := Config{Management: sc.edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
-	client := NewClient(ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
+	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
 	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
@@ -129,7 +152,7 @@ func BenchmarkProbe(b *testing.B) {
 	spec := routertest.EdgeSpec{ID: "edge-bench", Management: routertest.FreePort(b), Uplink: in.EdgeAddr()}
 	e := routertest.StartEdge(b, routertest.WriteEdgeConfig(b, spec), routertest.Controls{})
 	e.WaitReady(b)
-	client := NewClient(ClientConfig{Address: e.MgmtAddr, Timeout: 2 * time.Second})
+	client := mgmt.NewClient(mgmt.ClientConfig{Address: e.MgmtAddr, Timeout: 2 * time.Second})
 	b.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: e.PID()})
 	p := newTestProber(b, Config{Management: e.MgmtAddr, Interval: time.Second, Timeout: 2 * time.Second}, Target{Connector: "uplink"}, client, sup)
@@ -150,7 +173,7 @@ func BenchmarkProbe(b *testing.B) {
 func TestScrapesWithRouter(t *testing.T) {
 	sc := startScenario(t, routertest.Controls{})
 	cfg := Config{Management: sc.edge.MgmtAddr, Interval: 200 * time.Millisecond, Timeout: time.Second}
-	client := NewClient(ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
+	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
 	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)

@@ -7,10 +7,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/notify"
 )
 
 // stopPoll is how often a stop checks whether the router's group is empty.
@@ -31,17 +32,12 @@ type Supervisor struct {
 	status     atomic.Pointer[Status]
 	readyPID   atomic.Int64
 
-	changedMu sync.Mutex
-	changed   chan struct{} // closed (and replaced) by every status change
+	changed notify.Broadcast // notified at every status change
 }
 
 // Changed returns a channel that is closed at the next change of Status.
 // Take it before reading Status, then wait on it: no change is missed.
-func (s *Supervisor) Changed() <-chan struct{} {
-	s.changedMu.Lock()
-	defer s.changedMu.Unlock()
-	return s.changed
-}
+func (s *Supervisor) Changed() <-chan struct{} { return s.changed.Changed() }
 
 // MarkReady records that the router process pid reached readiness (its edge
 // link came up). When that process exits, it is restarted at once instead
@@ -82,7 +78,6 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) *Supervisor {
 		o(s)
 	}
 	s.status.Store(&Status{Phase: PhaseStarting})
-	s.changed = make(chan struct{})
 	return s
 }
 
@@ -95,10 +90,7 @@ func (s *Supervisor) update(f func(*Status)) {
 	next := *s.status.Load()
 	f(&next)
 	s.status.Store(&next)
-	s.changedMu.Lock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.changedMu.Unlock()
+	s.changed.Notify()
 }
 
 // ExitError is Run's error when edgeproxy should exit non-zero: it gave up

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/health"
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/problems"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
@@ -21,9 +22,10 @@ const healthShutdownGrace = time.Second
 // starts.
 func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
 	logger = logger.With("component", "health")
-	client := health.NewClient(health.ClientConfig{
+	client := mgmt.NewClient(mgmt.ClientConfig{
 		Address: s.Health.Management,
 		Timeout: s.Health.Timeout,
+		Name:    "edgeproxy-health",
 		Logger:  logger,
 	})
 	prober := health.NewProber(health.ProberConfig{
@@ -71,10 +73,10 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
-// status and its changes, and being told when the router's edge link is up.
+// status and its changes (health.Supervisor), and being told when the
+// router's edge link is up.
 type routerSupervisor interface {
-	supervisor.StatusReader
-	supervisor.Notifier
+	health.Supervisor
 	MarkReady(pid int)
 }
 

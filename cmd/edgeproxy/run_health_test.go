@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/health"
+	"github.com/edgeproxy/edgeproxy/internal/notify"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
@@ -22,36 +23,18 @@ import (
 
 // stubSupervisor is a supervisor whose status the test sets.
 type stubSupervisor struct {
-	st      atomic.Pointer[supervisor.Status]
-	mu      sync.Mutex
-	changed chan struct{}
+	st atomic.Pointer[supervisor.Status]
+	notify.Broadcast
 }
 
-func (s *stubSupervisor) set(st supervisor.Status) {
-	s.st.Store(&st)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.changed != nil {
-		close(s.changed)
-	}
-	s.changed = make(chan struct{})
-}
-
-func (s *stubSupervisor) Changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.changed == nil {
-		s.changed = make(chan struct{})
-	}
-	return s.changed
-}
-func (s *stubSupervisor) MarkReady(int) {}
+func (s *stubSupervisor) set(st supervisor.Status) { s.st.Store(&st); s.Notify() }
 func (s *stubSupervisor) Status() supervisor.Status {
 	if st := s.st.Load(); st != nil {
 		return *st
 	}
 	return supervisor.Status{Phase: supervisor.PhaseStarting}
 }
+func (s *stubSupervisor) MarkReady(int) {}
 
 func healthSettings(management string) *settings {
 	return &settings{

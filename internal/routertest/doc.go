@@ -55,6 +55,7 @@
 // the harness picks free loopback ports (FreePort) and retries an interior
 // start that lost a port race; backends listen on :0.
 //
-// The management client here (Mgmt, QueryOnce) is small and for tests only;
-// the production client lives in package health.
+// The management helpers here (Mgmt, QueryOnce, LinkStatus, ...) are thin
+// wrappers over internal/mgmt, the one AMQP management client, whose raw
+// Call lets tests see answers as they came.
 package routertest

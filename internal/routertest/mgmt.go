@@ -4,27 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/Azure/go-amqp"
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 )
 
 // EntityPrefix is the prefix of every skupper-router management entity type.
 const EntityPrefix = "io.skupper.router."
 
-// Mgmt is a minimal AMQP management client for tests: one connection, a
-// dynamic reply receiver and a sender to $management. Requests are serialised.
+// Mgmt is the harness's management session: an internal/mgmt client
+// connected at once, with calls that return the answer as it came (status
+// unchecked) for tests that pin down the router's management behaviour.
 type Mgmt struct {
-	conn  *amqp.Conn
-	sess  *amqp.Session
-	snd   *amqp.Sender
-	rcv   *amqp.Receiver
-	mu    sync.Mutex
-	seq   int
-	stray int
+	c *mgmt.Client
 }
 
 // Response is one management answer.
@@ -33,7 +26,9 @@ type Response struct {
 	Description   string
 	Body          any
 	CorrelationID any
-	Message       *amqp.Message
+	// Raw is the answer as internal/mgmt received it (its Message is the
+	// decoded AMQP message, for wire-level checks).
+	Raw *mgmt.RawAnswer
 }
 
 // OK reports whether the status is 2xx.
@@ -41,105 +36,44 @@ func (r *Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
 // DialMgmt opens a management session to addr (host:port).
 func DialMgmt(ctx context.Context, addr string) (*Mgmt, error) {
-	conn, err := amqp.Dial(ctx, "amqp://"+addr, &amqp.ConnOptions{SASLType: amqp.SASLTypeAnonymous()})
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	m := &Mgmt{conn: conn}
-	if err := m.open(ctx); err != nil {
-		conn.Close()
+	c := mgmt.NewClient(mgmt.ClientConfig{Address: addr, Timeout: MgmtTimeout, Name: "routertest"})
+	if err := c.Connect(ctx); err != nil {
+		_ = c.Close()
 		return nil, fmt.Errorf("management session on %s: %w", addr, err)
 	}
-	return m, nil
-}
-
-func (m *Mgmt) open(ctx context.Context) error {
-	var err error
-	if m.sess, err = m.conn.NewSession(ctx, nil); err != nil {
-		return fmt.Errorf("session: %w", err)
-	}
-	if m.rcv, err = m.sess.NewReceiver(ctx, "", &amqp.ReceiverOptions{DynamicAddress: true, Credit: 10}); err != nil {
-		return fmt.Errorf("dynamic receiver: %w", err)
-	}
-	if m.snd, err = m.sess.NewSender(ctx, "$management", nil); err != nil {
-		return fmt.Errorf("sender to $management: %w", err)
-	}
-	return nil
+	return &Mgmt{c: c}, nil
 }
 
 // ReplyTo is the dynamic address the router gave the reply receiver.
-func (m *Mgmt) ReplyTo() string { return m.rcv.Address() }
+func (m *Mgmt) ReplyTo() string { return m.c.ReplyTo() }
 
-// Conn is the underlying connection (for its open-frame Properties).
-func (m *Mgmt) Conn() *amqp.Conn { return m.conn }
+// Properties are the router's open-frame properties (product, version).
+func (m *Mgmt) Properties() map[string]any { return m.c.RemoteProperties() }
 
 // Close closes the connection.
-func (m *Mgmt) Close() error { return m.conn.Close() }
+func (m *Mgmt) Close() error { return m.c.Close() }
 
 // Request sends one request with the given application properties and body
-// and waits for the answer whose correlation id matches. A nil correlation id
-// gets a fresh string one; replyTo "" means the dynamic reply address, and
-// noReply sends no reply-to at all (the router then drops the request, so
-// Request waits for ctx).
+// and waits for the answer whose correlation id matches (a fresh string one).
 func (m *Mgmt) Request(ctx context.Context, props map[string]any, body any) (*Response, error) {
-	return m.request(ctx, props, body, nil, false)
+	return m.RequestWith(ctx, props, body, nil, false)
 }
 
-// RequestWith is Request with an explicit correlation id and, when noReply is
-// set, no reply-to.
+// RequestWith is Request with an explicit correlation id (nil: a fresh
+// string one) and, when noReply is set, no reply-to (the router then drops
+// the request, so RequestWith waits for ctx).
 func (m *Mgmt) RequestWith(ctx context.Context, props map[string]any, body any, correlationID any, noReply bool) (*Response, error) {
-	return m.request(ctx, props, body, correlationID, noReply)
-}
-
-func (m *Mgmt) request(ctx context.Context, props map[string]any, body any, cid any, noReply bool) (*Response, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.seq++
-	if cid == nil {
-		cid = "rt-" + strconv.Itoa(m.seq)
+	a, err := m.c.Call(ctx, mgmt.RawRequest{Properties: props, Body: body, CorrelationID: correlationID, NoReplyTo: noReply})
+	if err != nil {
+		return nil, err
 	}
-	msg := &amqp.Message{
-		Properties:            &amqp.MessageProperties{CorrelationID: cid},
-		ApplicationProperties: props,
-		Value:                 body,
+	code, ok := a.Properties["statusCode"].(int32)
+	if !ok {
+		return nil, fmt.Errorf("answer to %v: statusCode %T %v is not an int32", props["operation"], a.Properties["statusCode"], a.Properties["statusCode"])
 	}
-	if !noReply {
-		reply := m.rcv.Address()
-		msg.Properties.ReplyTo = &reply
-	}
-	if err := m.snd.Send(ctx, msg, nil); err != nil {
-		return nil, fmt.Errorf("send %v: %w", props["operation"], err)
-	}
-	for {
-		in, err := m.rcv.Receive(ctx, nil)
-		if err != nil {
-			return nil, fmt.Errorf("receive answer to %v: %w", props["operation"], err)
-		}
-		_ = m.rcv.AcceptMessage(ctx, in)
-		if in.Properties == nil || fmt.Sprint(in.Properties.CorrelationID) != fmt.Sprint(cid) {
-			m.stray++
-			continue // a late answer to an earlier, abandoned request
-		}
-		r := &Response{Body: in.Value, CorrelationID: in.Properties.CorrelationID, Message: in}
-		code, ok := in.ApplicationProperties["statusCode"].(int32)
-		if !ok {
-			return nil, fmt.Errorf("answer to %v: statusCode %T %v is not an int32", props["operation"], in.ApplicationProperties["statusCode"], in.ApplicationProperties["statusCode"])
-		}
-		r.Status = code
-		r.Description, _ = in.ApplicationProperties["statusDescription"].(string)
-		return r, nil
-	}
-}
-
-// StatusError is a non-2xx management answer.
-type StatusError struct {
-	Operation   string
-	Status      int32
-	Description string
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s: status %d: %s", e.Operation, e.Status, e.Description)
+	r := &Response{Status: code, Body: a.Body, CorrelationID: a.CorrelationID, Raw: a}
+	r.Description, _ = a.Properties["statusDescription"].(string)
+	return r, nil
 }
 
 // LongType returns entity with the io.skupper.router. prefix added if missing.
@@ -169,32 +103,26 @@ func (m *Mgmt) Query(ctx context.Context, entity string, attrs ...string) ([]map
 		return nil, err
 	}
 	if r.Status != 200 {
-		return nil, &StatusError{Operation: "QUERY " + entity, Status: r.Status, Description: r.Description}
+		return nil, statusError("QUERY "+entity, r)
 	}
 	return Rows(r.Body)
 }
 
-// Rows turns a QUERY body into one map per row.
+// Rows turns a QUERY body into one map per row, leaving out null values.
 func Rows(body any) ([]map[string]any, error) {
-	b, ok := body.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("query body is %T, not a map", body)
+	recs, err := mgmt.ParseQueryBody(body)
+	if err != nil {
+		return nil, err
 	}
-	names, _ := b["attributeNames"].([]any)
-	results, _ := b["results"].([]any)
-	out := make([]map[string]any, 0, len(results))
-	for _, r := range results {
-		row, ok := r.([]any)
-		if !ok || len(row) != len(names) {
-			return nil, fmt.Errorf("query row %v does not match attributeNames %v", r, names)
-		}
-		m := map[string]any{}
-		for i, n := range names {
-			if row[i] != nil {
-				m[fmt.Sprint(n)] = row[i]
+	out := make([]map[string]any, 0, len(recs))
+	for _, rec := range recs {
+		row := map[string]any{}
+		for k, v := range rec {
+			if v != nil {
+				row[k] = v
 			}
 		}
-		out = append(out, m)
+		out = append(out, row)
 	}
 	return out, nil
 }
@@ -215,7 +143,7 @@ func (m *Mgmt) Create(ctx context.Context, entity, name string, attrs map[string
 		return nil, err
 	}
 	if !r.OK() {
-		return nil, &StatusError{Operation: "CREATE " + entity + " " + name, Status: r.Status, Description: r.Description}
+		return nil, statusError("CREATE "+entity+" "+name, r)
 	}
 	body, _ := r.Body.(map[string]any)
 	return body, nil
@@ -228,9 +156,14 @@ func (m *Mgmt) Delete(ctx context.Context, entity, name string) error {
 		return err
 	}
 	if !r.OK() {
-		return &StatusError{Operation: "DELETE " + entity + " " + name, Status: r.Status, Description: r.Description}
+		return statusError("DELETE "+entity+" "+name, r)
 	}
 	return nil
+}
+
+// statusError is the *mgmt.StatusError for an unexpected answer to req.
+func statusError(req string, r *Response) error {
+	return &mgmt.StatusError{Request: req, Code: int(r.Status), Description: r.Description}
 }
 
 // MgmtTimeout bounds each one-shot management call made by the helpers below.
@@ -284,8 +217,4 @@ func Find(rows []map[string]any, key string, value any) (map[string]any, error) 
 
 // Stray returns how many answers arrived whose correlation id matched no
 // waiting request.
-func (m *Mgmt) Stray() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stray
-}
+func (m *Mgmt) Stray() int { return int(m.c.Dropped()) }

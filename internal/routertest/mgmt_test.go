@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/Azure/go-amqp"
 )
 
 // linkedEdge is an edge linked to an interior that has a tcpConnector for
@@ -23,9 +21,9 @@ func linkedEdge(t *testing.T) (*Edge, *Interior, map[string]int) {
 	return e, in, ports
 }
 
-// settled reports whether the message arrived pre-settled (go-amqp keeps it
-// unexported).
-func settled(m *amqp.Message) bool {
+// settled reports whether the message (an *amqp.Message) arrived
+// pre-settled (go-amqp keeps it unexported).
+func settled(m any) bool {
 	return reflect.ValueOf(m).Elem().FieldByName("settled").Bool()
 }
 
@@ -40,7 +38,7 @@ func TestManagementSession(t *testing.T) {
 	if got := m.ReplyTo(); !strings.HasPrefix(got, "amqp:/_edge/edge-proxy-1/temp.") {
 		t.Errorf("dynamic reply address %q", got)
 	}
-	props := m.Conn().Properties()
+	props := m.Properties()
 	if props["product"] != "skupper-router" {
 		t.Errorf("open properties product = %v", props["product"])
 	}
@@ -59,7 +57,7 @@ func TestManagementSession(t *testing.T) {
 	if r.CorrelationID != "abc-1" {
 		t.Errorf("correlation id %#v, want \"abc-1\"", r.CorrelationID)
 	}
-	if !settled(r.Message) {
+	if !settled(r.Raw.Message) {
 		t.Error("answer not pre-settled")
 	}
 }

@@ -1,10 +1,9 @@
-package health
+package mgmt
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/Azure/go-amqp"
-
-	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
 // fakeLink is an in-memory management link: every sent request goes to
@@ -272,7 +269,7 @@ func TestClientTimeout(t *testing.T) {
 		t.Error("connection kept after an unanswered call")
 	}
 	answerCalls.Store(true)
-	routertest.Eventually(t, 3*time.Second, func() error {
+	eventually(t, 3*time.Second, func() error {
 		_, err := c.Query(context.Background(), EntityTCPListener)
 		return err
 	})
@@ -356,7 +353,7 @@ func TestClientLinkLost(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("failed only after %s", time.Since(start))
 	}
-	routertest.Eventually(t, 3*time.Second, func() error {
+	eventually(t, 3*time.Second, func() error {
 		_, err := c.Query(context.Background(), EntityTCPListener)
 		return err
 	})
@@ -388,41 +385,6 @@ func TestClientClosed(t *testing.T) {
 	}
 }
 
-// TestClientSilentAMQPPeer uses the real AMQP dialer against a TCP server
-// that accepts and never writes: the call fails within the timeout.
-func TestClientSilentAMQPPeer(t *testing.T) {
-	addr := routertest.StartSilentPeer(t)
-	c := NewClient(ClientConfig{Address: addr, Timeout: 200 * time.Millisecond})
-	t.Cleanup(func() { _ = c.Close() })
-	start := time.Now()
-	_, err := c.Query(context.Background(), EntityRouter, "id")
-	elapsed := time.Since(start)
-	var te *TimeoutError
-	if !errors.As(err, &te) || te.Stage != "connect" {
-		t.Fatalf("err = %v, want a connect TimeoutError", err)
-	}
-	if elapsed > 2*time.Second {
-		t.Errorf("returned after %s", elapsed)
-	}
-	t.Logf("silent peer: %v after %s", err, elapsed.Round(time.Millisecond))
-}
-
-// TestClientRefused uses the real dialer against a closed port.
-func TestClientRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
-	c := NewClient(ClientConfig{Address: addr, Timeout: time.Second})
-	t.Cleanup(func() { _ = c.Close() })
-	_, err = c.Query(context.Background(), EntityRouter, "id")
-	if err == nil || !strings.Contains(err.Error(), "connect "+addr) {
-		t.Fatalf("err = %v, want a connect error naming %s", err, addr)
-	}
-}
-
 // TestClientCallerCancels: a cancelled call returns the cancellation and
 // keeps the connection (its late answer is dropped by the reader).
 func TestClientCallerCancels(t *testing.T) {
@@ -438,7 +400,7 @@ func TestClientCallerCancels(t *testing.T) {
 	c := testClient(t, 5*time.Second, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { // cancel once the request is out (Poll: no t.Fatal off the test goroutine)
-		_ = routertest.Poll(5*time.Second, func() error {
+		_ = poll(5*time.Second, func() error {
 			if held.Load() == nil {
 				return errors.New("not sent yet")
 			}
@@ -454,5 +416,123 @@ func TestClientCallerCancels(t *testing.T) {
 	}
 	if c.Dials() != 1 {
 		t.Errorf("dials = %d: a cancelled call dropped the connection", c.Dials())
+	}
+}
+
+// poll calls fn every 10 ms until it returns nil or timeout passes, and
+// returns fn's last error. (routertest.Poll, which this package's internal
+// tests cannot import: routertest imports mgmt.)
+func poll(timeout time.Duration, fn func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// eventually is poll that fails the test.
+func eventually(t *testing.T, timeout time.Duration, fn func() error) {
+	t.Helper()
+	if err := poll(timeout, fn); err != nil {
+		t.Fatalf("not within %v: %v", timeout, err)
+	}
+}
+
+// TestCallCorrelation: Call matches a numeric id in whatever width the
+// answer re-types it to, never a string answer to a numeric call, and
+// counts the answers no call waited for.
+func TestCallCorrelation(t *testing.T) {
+	d := &dialer{mk: func() *fakeLink {
+		return newFakeLink(func(req *amqp.Message) []*amqp.Message {
+			ok := map[string]any{"statusCode": int32(200), "statusDescription": "OK"}
+			if _, numeric := req.Properties.CorrelationID.(uint64); numeric { // the Python agent's re-typing
+				return []*amqp.Message{answer("7", ok, nil), answer(int32(7), ok, map[string]any{"n": "int32"})}
+			}
+			return []*amqp.Message{answer(req.Properties.CorrelationID, ok, map[string]any{"n": "string"})}
+		})
+	}}
+	c := testClient(t, time.Second, d)
+	q := RawRequest{Properties: map[string]any{"operation": "QUERY", "type": "org.amqp.management", "name": "self", "entityType": EntityRouter},
+		Body: map[string]any{"attributeNames": []any{}}}
+	for _, tc := range []struct {
+		id     any
+		wantID any
+		want   string
+	}{{uint64(7), int32(7), "int32"}, {"abc-1", "abc-1", "string"}, {nil, "edgeproxy-1", "string"}} {
+		q.CorrelationID = tc.id
+		a, err := c.Call(context.Background(), q)
+		if err != nil {
+			t.Fatalf("id %#v: %v", tc.id, err)
+		}
+		if a.CorrelationID != tc.wantID || a.Body.(map[string]any)["n"] != tc.want || a.Properties["statusCode"] != int32(200) {
+			t.Errorf("id %#v: answer %#v %v %v", tc.id, a.CorrelationID, a.Body, a.Properties)
+		}
+		if *a.Message.Properties.To != captureReplyTo {
+			t.Errorf("id %#v: raw message %+v", tc.id, a.Message.Properties)
+		}
+	}
+	if n := c.Dropped(); n != 1 {
+		t.Errorf("dropped = %d, want 1 (the string \"7\" answer)", n)
+	}
+	q.CorrelationID = 1.5
+	if _, err := c.Call(context.Background(), q); err == nil || !strings.Contains(err.Error(), "correlation id 1.5") {
+		t.Errorf("float correlation id: err = %v", err)
+	}
+}
+
+// TestCallNoReplyTo: a request sent without reply-to gets no answer; the
+// call ends with its context and keeps the connection.
+func TestCallNoReplyTo(t *testing.T) {
+	var sent atomic.Pointer[amqp.Message]
+	d := &dialer{mk: func() *fakeLink {
+		return newFakeLink(func(req *amqp.Message) []*amqp.Message {
+			sent.Store(req)
+			if req.Properties.ReplyTo == nil {
+				return nil // the router drops it
+			}
+			return tcpListenerAnswer(req)
+		})
+	}}
+	c := testClient(t, time.Second, d)
+	q := RawRequest{Properties: map[string]any{"operation": "QUERY", "type": "org.amqp.management", "name": "self", "entityType": EntityTCPListener},
+		Body: map[string]any{"attributeNames": []any{}}, NoReplyTo: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Call(ctx, q)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "QUERY io.skupper.router.tcpListener: ") {
+		t.Fatalf("err = %v, want the request named and context.DeadlineExceeded", err)
+	}
+	if sent.Load().Properties.ReplyTo != nil {
+		t.Error("sent with a reply-to")
+	}
+	q.NoReplyTo = false
+	if a, err := c.Call(context.Background(), q); err != nil || a.Properties["statusCode"] != int32(200) {
+		t.Fatalf("with reply-to: %v, %v", a, err)
+	}
+	if c.Dials() != 1 || c.ReplyTo() != captureReplyTo {
+		t.Errorf("dials = %d reply-to %q: the unanswered call dropped the connection", c.Dials(), c.ReplyTo())
+	}
+}
+
+// TestConnect: Connect opens the connection before any call.
+func TestConnect(t *testing.T) {
+	d := &dialer{mk: func() *fakeLink { return newFakeLink(tcpListenerAnswer) }}
+	c := testClient(t, time.Second, d)
+	if c.ReplyTo() != "" || c.RemoteProperties() != nil {
+		t.Fatal("connected before use")
+	}
+	if err := c.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.ReplyTo() != captureReplyTo || c.RemoteProperties()["product"] != "skupper-router" || c.Requests() != 0 {
+		t.Errorf("after Connect: reply-to %q properties %v requests %d", c.ReplyTo(), c.RemoteProperties(), c.Requests())
+	}
+	d.set(errors.New("refused"))
+	c.Reset()
+	if err := c.Connect(context.Background()); err == nil || err.Error() != "refused" {
+		t.Errorf("Connect to a refusing router: %v", err)
 	}
 }

@@ -1,8 +1,22 @@
-package health
+package mgmt
 
 import (
 	"reflect"
 	"testing"
+)
+
+// Records as the router gives them in the captures (a-link-up,
+// b-interior-down), limited to what the health prober asks.
+var (
+	connectorDown = Record{"name": "uplink", "role": "edge", "host": "127.0.0.1", "port": "45671", "connectionStatus": "CONNECTING",
+		"connectionMsg": "Connection to 127.0.0.1:45671 failed: proton:io Connection refused - disconnected 127.0.0.1:45671"}
+	edgeConnection  = Record{"role": "edge", "dir": "out", "opened": true, "operStatus": "up", "container": "interior", "host": "127.0.0.1:45671"}
+	tcpConnection   = Record{"role": "normal", "dir": "in", "opened": true, "operStatus": "up", "container": "TcpAdaptor", "host": "127.0.0.1:38850"}
+	mgmtConnection  = Record{"role": "normal", "dir": "in", "opened": true, "operStatus": "up", "container": "d706afa1-2a1e-4a48-b39c-40f81d830e46", "host": "127.0.0.1:56654"}
+	listenerService = func(oper string, opened, closed int32) Record {
+		return Record{"name": "my-service", "host": "127.0.0.1", "port": "18080", "address": "my-service:8080", "operStatus": oper,
+			"connectionMsg": "", "connectionsOpened": opened, "connectionsClosed": closed}
+	}
 )
 
 func TestEntityDecoders(t *testing.T) {

@@ -1,4 +1,4 @@
-package health
+package mgmt
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 
 // FuzzParseAnswer feeds arbitrary encoded messages to the answer parsers:
 // they may reject them but must never panic. Seeds are capture-shaped
-// answers. Run with: go test -fuzz FuzzParseAnswer ./health
+// answers. Run with: go test -fuzz FuzzParseAnswer ./internal/mgmt
 func FuzzParseAnswer(f *testing.F) {
 	seeds := []*amqp.Message{
 		ok200(map[string]any{"attributeNames": []any{"name", "connectionsOpened"}, "results": []any{[]any{"my-service", int32(56)}}}),
@@ -34,7 +34,7 @@ func FuzzParseAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		recs, _ := parseQueryBody(body)
+		recs, _ := ParseQueryBody(body)
 		for _, r := range recs {
 			_ = TCPListenerFrom(r)
 			_ = ConnectorFrom(r)

@@ -1,9 +1,7 @@
-package health
+package mgmt
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,44 +13,6 @@ import (
 	"github.com/Azure/go-amqp"
 )
 
-// Management client design
-//
-// One long-lived AMQP connection (SASL ANONYMOUS), one session, one receiver
-// on a dynamic address for the answers and one sender to $management. The
-// router logs every accepted connection, so the client keeps its connection
-// and reconnects only after a failure (or when told the router restarted).
-//
-// Calls may run concurrently (the poller, and later runtime listener
-// changes): one reader goroutine per connection receives every answer and
-// hands it to the waiting call with the same correlation id. Matching by id
-// (rather than taking "the next message") also means an answer that arrives
-// after its call timed out is recognised and dropped instead of being
-// mistaken for the answer to the next call.
-//
-// Every call is bounded by the timeout, connection set-up included. After a
-// timeout the connection is dropped: a router that stopped answering on an
-// open connection (wedged, or replaced behind a half-open socket) would
-// otherwise be waited on forever; reconnecting is cheap on loopback.
-// Reconnection is paced by a capped exponential backoff so a router that is
-// down is not hammered; Reset clears the backoff (the supervisor started a
-// new router process).
-
-// link is what the client needs from one connection; the AMQP
-// implementation is amqpLink, tests substitute in-memory ones.
-type link interface {
-	// ReplyTo is the dynamic address answers come back to.
-	ReplyTo() string
-	// Properties are the peer's open-frame properties (version, product).
-	Properties() map[string]any
-	Send(ctx context.Context, msg *amqp.Message) error
-	// Receive blocks for the next answer; it fails once the link is closed.
-	Receive(ctx context.Context) (*amqp.Message, error)
-	Close() error
-}
-
-// dialFunc opens a link to the management address.
-type dialFunc func(ctx context.Context, addr string) (link, error)
-
 // ClientConfig configures a management client.
 type ClientConfig struct {
 	// Address is the router's management host:port.
@@ -63,7 +23,10 @@ type ClientConfig struct {
 	// (defaults 100ms and 2s).
 	BackoffInitial time.Duration
 	BackoffMax     time.Duration
-	Logger         *slog.Logger
+	// Name names the client in the router's logs and connection list: the
+	// AMQP container id is Name-<random hex> (default "edgeproxy-mgmt").
+	Name   string
+	Logger *slog.Logger
 }
 
 // Client is an AMQP management client. It is safe for concurrent use.
@@ -83,14 +46,22 @@ type Client struct {
 	backoff     time.Duration
 	closed      bool
 
-	seq   atomic.Uint64
-	calls atomic.Uint64 // requests sent, for tests and metrics
-	dials atomic.Uint64
+	seq     atomic.Uint64
+	calls   atomic.Uint64 // requests sent, for tests and metrics
+	dials   atomic.Uint64
+	dropped atomic.Uint64 // answers no call waited for
 }
 
-// NewClient returns a client for cfg; it connects on first use.
+// NewClient returns a client for cfg; it connects on first use (or on
+// Connect).
 func NewClient(cfg ClientConfig) *Client {
-	return newClient(cfg, dialAMQP)
+	name := cfg.Name
+	if name == "" {
+		name = "edgeproxy-mgmt"
+	}
+	return newClient(cfg, func(ctx context.Context, addr string) (link, error) {
+		return dialAMQP(ctx, addr, name+"-"+randomHex(6))
+	})
 }
 
 func newClient(cfg ClientConfig, dial dialFunc) *Client {
@@ -116,6 +87,10 @@ func (c *Client) Requests() uint64 { return c.calls.Load() }
 // Dials returns how many connections the client has attempted.
 func (c *Client) Dials() uint64 { return c.dials.Load() }
 
+// Dropped returns how many answers arrived that no call waited for: late
+// answers to calls that gave up, and answers with an unknown correlation id.
+func (c *Client) Dropped() uint64 { return c.dropped.Load() }
+
 // Query returns the entities of entityType with the named attributes (all
 // when none are named).
 func (c *Client) Query(ctx context.Context, entityType string, attributeNames ...string) ([]Record, error) {
@@ -124,7 +99,7 @@ func (c *Client) Query(ctx context.Context, entityType string, attributeNames ..
 	if err != nil {
 		return nil, err
 	}
-	recs, err := parseQueryBody(body)
+	recs, err := ParseQueryBody(body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req, err)
 	}
@@ -168,6 +143,26 @@ func (c *Client) RemoteProperties() map[string]any {
 		return nil
 	}
 	return c.cur.link.Properties()
+}
+
+// ReplyTo returns the dynamic reply address the router gave the current
+// connection, or "" when not connected.
+func (c *Client) ReplyTo() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return ""
+	}
+	return c.cur.link.ReplyTo()
+}
+
+// Connect opens the connection now, if there is none, within the timeout;
+// calls otherwise connect on first use.
+func (c *Client) Connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	_, err := c.connectFor(ctx, "")
+	return err
 }
 
 // Reset drops the current connection and the reconnect backoff, so the
@@ -233,43 +228,73 @@ func (e *backoffError) Error() string {
 func (c *Client) Do(ctx context.Context, req Request) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	cn, err := c.connection(ctx)
+	cn, err := c.connectFor(ctx, req.String())
 	if err != nil {
-		var te *TimeoutError
-		if errors.As(err, &te) {
-			return nil, &TimeoutError{Request: req.String(), Address: te.Address, Timeout: te.Timeout, Stage: te.Stage}
-		}
-		if errors.Is(err, context.DeadlineExceeded) { // waited for another call's connect
-			return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "connect"}
-		}
-		return nil, fmt.Errorf("%s: %w", req, err)
+		return nil, err
 	}
-	id := fmt.Sprintf("edgeproxy-%d", c.seq.Add(1))
+	id := c.nextID()
 	msg, err := buildMessage(req, cn.link.ReplyTo(), id)
 	if err != nil {
 		return nil, err
 	}
-	answer := cn.expect(id)
-	defer cn.forget(id)
+	m, err := c.exchange(ctx, cn, msg, key{id: id}, req.String(), true)
+	if err != nil {
+		return nil, err
+	}
+	return parseAnswer(req, m)
+}
+
+func (c *Client) nextID() string { return fmt.Sprintf("edgeproxy-%d", c.seq.Add(1)) }
+
+// connectFor returns the live connection for the call named what ("" for
+// Connect), reporting a connect that ran out of time as a *TimeoutError.
+func (c *Client) connectFor(ctx context.Context, what string) (*conn, error) {
+	cn, err := c.connection(ctx)
+	if err == nil {
+		return cn, nil
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return nil, &TimeoutError{Request: what, Address: te.Address, Timeout: te.Timeout, Stage: te.Stage}
+	}
+	if errors.Is(err, context.DeadlineExceeded) { // waited for another call's connect
+		return nil, &TimeoutError{Request: what, Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "connect"}
+	}
+	if what == "" {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%s: %w", what, err)
+}
+
+// exchange sends msg on cn and waits for the answer correlated by k. When
+// ctx's deadline passes first and dropOnTimeout is set, the connection is
+// dropped (the router may be wedged) and the error is a *TimeoutError;
+// otherwise the connection is kept and the error wraps ctx's.
+func (c *Client) exchange(ctx context.Context, cn *conn, msg *amqp.Message, k key, what string, dropOnTimeout bool) (*amqp.Message, error) {
+	answer, err := cn.expect(k)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer cn.forget(k)
 	c.calls.Add(1)
 	if err := cn.link.Send(ctx, msg); err != nil {
 		c.drop(cn, fmt.Errorf("send: %w", err))
-		if ctx.Err() != nil {
-			return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "send"}
+		if ctx.Err() != nil && dropOnTimeout {
+			return nil, &TimeoutError{Request: what, Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "send"}
 		}
-		return nil, fmt.Errorf("%s: send: %w", req, err)
+		return nil, fmt.Errorf("%s: send: %w", what, err)
 	}
 	select {
 	case m := <-answer:
-		return parseAnswer(req, m)
+		return m, nil
 	case <-cn.done:
-		return nil, fmt.Errorf("%s: %w", req, cn.err())
+		return nil, fmt.Errorf("%s: %w", what, cn.err())
 	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.Canceled) { // the caller gave up; a late answer is dropped by the reader
-			return nil, fmt.Errorf("%s: %w", req, ctx.Err())
+		if !dropOnTimeout || errors.Is(ctx.Err(), context.Canceled) { // a late answer is dropped by the reader
+			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
 		}
-		c.drop(cn, fmt.Errorf("%s: no answer within %s", req, c.cfg.Timeout))
-		return nil, &TimeoutError{Request: req.String(), Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "answer"}
+		c.drop(cn, fmt.Errorf("%s: no answer within %s", what, c.cfg.Timeout))
+		return nil, &TimeoutError{Request: what, Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "answer"}
 	}
 }
 
@@ -320,7 +345,7 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 	}
 	c.backoff, c.lastErr, c.nextAttempt = 0, nil, time.Time{}
 	cn := newConn(l)
-	go cn.read(c.log)
+	go cn.read(c.log, &c.dropped)
 	c.cur = cn
 	c.log.Debug("management connected", "address", c.cfg.Address, "reply_to", l.ReplyTo())
 	return cn, nil
@@ -361,153 +386,4 @@ func (c *Client) drop(cn *conn, err error) {
 	}
 	c.mu.Unlock()
 	cn.shutdown(err)
-}
-
-// conn is one open link with its reader and the calls waiting on it.
-type conn struct {
-	link link
-	done chan struct{}
-
-	mu      sync.Mutex
-	pending map[string]chan *amqp.Message
-	closeMu sync.Once
-	failure error
-}
-
-func newConn(l link) *conn {
-	return &conn{link: l, done: make(chan struct{}), pending: map[string]chan *amqp.Message{}}
-}
-
-func (cn *conn) expect(id string) <-chan *amqp.Message {
-	ch := make(chan *amqp.Message, 1)
-	cn.mu.Lock()
-	cn.pending[id] = ch
-	cn.mu.Unlock()
-	return ch
-}
-
-func (cn *conn) forget(id string) {
-	cn.mu.Lock()
-	delete(cn.pending, id)
-	cn.mu.Unlock()
-}
-
-// read is the connection's single reader: it dispatches each answer to
-// the call waiting for its correlation id until the link fails.
-func (cn *conn) read(log *slog.Logger) {
-	for {
-		msg, err := cn.link.Receive(context.Background())
-		if err != nil {
-			cn.shutdown(fmt.Errorf("management connection lost: %w", err))
-			return
-		}
-		id, ok := correlationID(msg)
-		cn.mu.Lock()
-		ch := cn.pending[id]
-		delete(cn.pending, id)
-		cn.mu.Unlock()
-		if !ok || ch == nil {
-			log.Debug("management answer dropped: no call waits for it", "correlation_id", id, "string_id", ok)
-			continue
-		}
-		ch <- msg // buffered, and each id is delivered at most once
-	}
-}
-
-func (cn *conn) shutdown(err error) {
-	cn.closeMu.Do(func() {
-		cn.mu.Lock()
-		cn.failure = err
-		cn.mu.Unlock()
-		close(cn.done)
-		_ = cn.link.Close()
-	})
-}
-
-func (cn *conn) err() error {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if cn.failure == nil {
-		return errors.New("management connection closed")
-	}
-	return cn.failure
-}
-
-// amqpLink is a link over github.com/Azure/go-amqp.
-type amqpLink struct {
-	conn     *amqp.Conn
-	session  *amqp.Session
-	receiver *amqp.Receiver
-	sender   *amqp.Sender
-}
-
-// dialAMQP opens the connection (SASL ANONYMOUS), the session, the dynamic
-// reply receiver and the sender to $management, all within ctx.
-func dialAMQP(ctx context.Context, addr string) (link, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("management address %q: %w", addr, err)
-	}
-	conn, err := amqp.Dial(ctx, "amqp://"+addr, &amqp.ConnOptions{
-		ContainerID: "edgeproxy-health-" + randomHex(6),
-		HostName:    host,
-		SASLType:    amqp.SASLTypeAnonymous(),
-		// The router's own idle timeout is 8 s (open frame); go-amqp
-		// answers with empty frames. Ours only detects a silent router.
-		IdleTimeout:  30 * time.Second,
-		WriteTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", addr, err)
-	}
-	l := &amqpLink{conn: conn}
-	if err := l.open(ctx); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("connect %s: %w", addr, err)
-	}
-	return l, nil
-}
-
-func (l *amqpLink) open(ctx context.Context) error {
-	var err error
-	if l.session, err = l.conn.NewSession(ctx, nil); err != nil {
-		return fmt.Errorf("begin session: %w", err)
-	}
-	l.receiver, err = l.session.NewReceiver(ctx, "", &amqp.ReceiverOptions{DynamicAddress: true, Credit: 16})
-	if err != nil {
-		return fmt.Errorf("attach reply receiver: %w", err)
-	}
-	if l.receiver.Address() == "" {
-		return errors.New("attach reply receiver: the router assigned no dynamic address")
-	}
-	if l.sender, err = l.session.NewSender(ctx, ManagementAddress, nil); err != nil {
-		return fmt.Errorf("attach sender to %s: %w", ManagementAddress, err)
-	}
-	return nil
-}
-
-func (l *amqpLink) ReplyTo() string            { return l.receiver.Address() }
-func (l *amqpLink) Properties() map[string]any { return l.conn.Properties() }
-func (l *amqpLink) Close() error               { return l.conn.Close() }
-func (l *amqpLink) Send(ctx context.Context, m *amqp.Message) error {
-	return l.sender.Send(ctx, m, nil)
-}
-
-func (l *amqpLink) Receive(ctx context.Context) (*amqp.Message, error) {
-	msg, err := l.receiver.Receive(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	// Answers come pre-settled; accepting is a no-op then, and settles the
-	// delivery (freeing credit) if a router ever sends them unsettled.
-	if err := l.receiver.AcceptMessage(ctx, msg); err != nil {
-		return nil, fmt.Errorf("accept answer: %w", err)
-	}
-	return msg, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,4 +1,4 @@
-package health
+package mgmt
 
 import (
 	"errors"
@@ -261,7 +261,7 @@ func TestParseQueryBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseQueryBody(tt.body)
+			got, err := ParseQueryBody(tt.body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +287,7 @@ func TestParseQueryBodyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseQueryBody(tt.body)
+			_, err := ParseQueryBody(tt.body)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}

@@ -1,0 +1,109 @@
+package mgmt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/Azure/go-amqp"
+)
+
+// link is what the client needs from one connection; the AMQP
+// implementation is amqpLink, tests substitute in-memory ones.
+type link interface {
+	// ReplyTo is the dynamic address answers come back to.
+	ReplyTo() string
+	// Properties are the peer's open-frame properties (version, product).
+	Properties() map[string]any
+	Send(ctx context.Context, msg *amqp.Message) error
+	// Receive blocks for the next answer; it fails once the link is closed.
+	Receive(ctx context.Context) (*amqp.Message, error)
+	Close() error
+}
+
+// dialFunc opens a link to the management address.
+type dialFunc func(ctx context.Context, addr string) (link, error)
+
+// amqpLink is a link over github.com/Azure/go-amqp.
+type amqpLink struct {
+	conn     *amqp.Conn
+	session  *amqp.Session
+	receiver *amqp.Receiver
+	sender   *amqp.Sender
+}
+
+// dialAMQP opens the connection (SASL ANONYMOUS) as containerID, the
+// session, the dynamic reply receiver and the sender to $management, all
+// within ctx.
+func dialAMQP(ctx context.Context, addr, containerID string) (link, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("management address %q: %w", addr, err)
+	}
+	conn, err := amqp.Dial(ctx, "amqp://"+addr, &amqp.ConnOptions{
+		ContainerID: containerID,
+		HostName:    host,
+		SASLType:    amqp.SASLTypeAnonymous(),
+		// The router's own idle timeout is 8 s (open frame); go-amqp
+		// answers with empty frames. Ours only detects a silent router.
+		IdleTimeout:  30 * time.Second,
+		WriteTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	l := &amqpLink{conn: conn}
+	if err := l.open(ctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+func (l *amqpLink) open(ctx context.Context) error {
+	var err error
+	if l.session, err = l.conn.NewSession(ctx, nil); err != nil {
+		return fmt.Errorf("begin session: %w", err)
+	}
+	l.receiver, err = l.session.NewReceiver(ctx, "", &amqp.ReceiverOptions{DynamicAddress: true, Credit: 16})
+	if err != nil {
+		return fmt.Errorf("attach reply receiver: %w", err)
+	}
+	if l.receiver.Address() == "" {
+		return errors.New("attach reply receiver: the router assigned no dynamic address")
+	}
+	if l.sender, err = l.session.NewSender(ctx, ManagementAddress, nil); err != nil {
+		return fmt.Errorf("attach sender to %s: %w", ManagementAddress, err)
+	}
+	return nil
+}
+
+func (l *amqpLink) ReplyTo() string            { return l.receiver.Address() }
+func (l *amqpLink) Properties() map[string]any { return l.conn.Properties() }
+func (l *amqpLink) Close() error               { return l.conn.Close() }
+func (l *amqpLink) Send(ctx context.Context, m *amqp.Message) error {
+	return l.sender.Send(ctx, m, nil)
+}
+
+func (l *amqpLink) Receive(ctx context.Context) (*amqp.Message, error) {
+	msg, err := l.receiver.Receive(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Answers come pre-settled; accepting is a no-op then, and settles the
+	// delivery (freeing credit) if a router ever sends them unsettled.
+	if err := l.receiver.AcceptMessage(ctx, msg); err != nil {
+		return nil, fmt.Errorf("accept answer: %w", err)
+	}
+	return msg, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
