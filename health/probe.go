@@ -70,10 +70,12 @@ type Prober struct {
 	now    func() time.Time
 	linkUp func(pid int)
 
-	snap      atomic.Pointer[Snapshot]
-	stopping  atomic.Bool
-	everReady atomic.Bool
-	probes    atomic.Uint64
+	snap atomic.Pointer[Snapshot]
+	// answeredPID is the last router pid whose management answered a probe.
+	answeredPID atomic.Int64
+	stopping    atomic.Bool
+	everReady   atomic.Bool
+	probes      atomic.Uint64
 }
 
 // idleStatus is what the prober reports when it has no supervisor.
@@ -146,8 +148,8 @@ func (p *Prober) SetStopping() { p.stopping.Store(true) }
 // Run polls until ctx ends. While not ready it polls four times as often
 // (at least every 100 ms apart), so a link that comes up is seen quickly;
 // while ready it polls every interval. A change of the supervisor's phase
-// or router pid (its change notification) probes at once, and a new router
-// resets the management connection's backoff.
+// or router pid (its change notification) probes at once; a router that
+// has not answered yet is connected afresh at each probe, with no backoff.
 func (p *Prober) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -163,10 +165,7 @@ func (p *Prober) Run(ctx context.Context) error {
 			if st.PID == last.PID && st.Phase == last.Phase {
 				continue
 			}
-			if st.PID != last.PID {
-				p.mgmt.Reset() // a new router: reconnect now, no backoff
-			}
-			last = st
+			last = st // a new router is connected afresh by the probe (answeredPID)
 			timer.Reset(0)
 		case <-timer.C:
 			s := p.Probe(ctx)
@@ -191,7 +190,16 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 	s.At = start
 	s.ProbedPID = st.PID
 	if s.routerRunning() {
+		if int64(st.PID) != p.answeredPID.Load() {
+			// This router has not answered yet (it is starting): connect
+			// afresh at the prober's own fast cadence rather than after the
+			// client's reconnect backoff, which its first refusals grew.
+			p.mgmt.Reset()
+		}
 		p.query(ctx, s)
+		if s.ManagementOK {
+			p.answeredPID.Store(int64(st.PID))
+		}
 	} else {
 		s.ManagementError = "router not running"
 	}

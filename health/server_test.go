@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -366,8 +367,13 @@ func TestScrapesCostTheRouterNothing(t *testing.T) {
 }
 
 // hammer sends n GETs to url from 8 goroutines and fails on any non-200.
-func hammer(t testing.TB, url string, n int) {
+// hammer sends n GETs to url from 8 workers; every answer's status must
+// be one of want (200 when none is given).
+func hammer(t testing.TB, url string, n int, want ...int) {
 	t.Helper()
+	if len(want) == 0 {
+		want = []int{http.StatusOK}
+	}
 	const workers = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -383,8 +389,8 @@ func hammer(t testing.TB, url string, n int) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs <- fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+				if !slices.Contains(want, resp.StatusCode) {
+					errs <- fmt.Errorf("GET %s: status %d, want one of %v", url, resp.StatusCode, want)
 					return
 				}
 			}

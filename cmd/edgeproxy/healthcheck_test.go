@@ -123,8 +123,10 @@ func TestHealthcheckNothingAnswers(t *testing.T) {
 			if code != 1 {
 				t.Errorf("exit code %d, want 1", code)
 			}
-			if took >= 2*time.Second {
-				t.Errorf("took %s, must finish within 2s", took)
+			// The bound that matters: the compose healthcheck's timeout (3 s),
+			// after which the engine would kill the check; its own is shorter.
+			if took >= 3*time.Second {
+				t.Errorf("took %s, must finish within the compose healthcheck's 3s", took)
 			}
 			if !strings.Contains(stderr, "edgeproxy healthcheck: http://"+addr+"/readyz?verbose") {
 				t.Errorf("stderr %q does not say what failed", stderr)
