@@ -49,12 +49,19 @@ func TestHealthcheckWithRouter(t *testing.T) {
 
 	// 1. The router starts and links up: ready.
 	routertest.Eventually(t, 30*time.Second, check(0))
-	s := status()
+	// Ready needs the link; the tcpListener turns up a moment later, once the
+	// interior's tcpConnector for its address has reached the edge (a listener
+	// that is down is not required by default), so /status is polled for it.
+	var s health.StatusDoc
 	pids := harnessRouterPIDs(t, p.record)
-	if len(pids) != 1 || s.Router.PID != pids[0] || s.Router.Version == "" || s.Uplink.ConnectionStatus != "SUCCESS" ||
-		len(s.Listeners) != 1 || s.Listeners[0].OperStatus != "up" {
-		t.Errorf("/status = %+v (router pids %v)", s, pids)
-	}
+	routertest.Eventually(t, 10*time.Second, func() error {
+		s = status()
+		if len(pids) != 1 || s.Router.PID != pids[0] || s.Router.Version == "" || s.Uplink.ConnectionStatus != "SUCCESS" ||
+			len(s.Listeners) != 1 || s.Listeners[0].OperStatus != "up" {
+			return fmt.Errorf("/status = %+v (router pids %v)", s, pids)
+		}
+		return nil
+	})
 
 	// 2. The interior stops: not ready (exit 1, naming the link), still live.
 	in.Stop()
