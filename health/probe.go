@@ -213,8 +213,11 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 	return s
 }
 
-// query asks the router for the connector, connections, tcpListeners and
-// router id concurrently, all within one timeout.
+// query asks the router for the connector, tcpListeners and router id
+// concurrently, all within one timeout. It does not list connections: every
+// TCP flow through the proxy is a connection row, so that answer (and the
+// probe's cost) would grow with the traffic; the edge connector's own
+// status and message say whether its link is open.
 func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -227,7 +230,6 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		attrs  []string
 	}{
 		{mgmt.EntityConnector, mgmt.ConnectorAttributes},
-		{mgmt.EntityConnection, mgmt.ConnectionAttributes},
 		{mgmt.EntityTCPListener, mgmt.TCPListenerAttributes},
 		{mgmt.EntityRouter, []string{"id"}},
 	}
@@ -257,8 +259,8 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		}
 		return
 	}
-	if len(results[3].recs) > 0 {
-		s.RouterID = results[3].recs[0].String("id")
+	if len(results[2].recs) > 0 {
+		s.RouterID = results[2].recs[0].String("id")
 	}
 	if p.target.RouterID != "" && s.RouterID != p.target.RouterID {
 		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
@@ -266,9 +268,9 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		return
 	}
 	s.ManagementOK = true
-	s.Uplink = uplinkFrom(s.Uplink, results[0].recs, results[1].recs)
+	s.Uplink = uplinkFrom(s.Uplink, results[0].recs)
 	for i := range s.Listeners {
-		fillListener(&s.Listeners[i], results[2].recs)
+		fillListener(&s.Listeners[i], results[1].recs)
 	}
 	if v, ok := p.mgmt.RemoteProperties()["version"].(string); ok {
 		s.RouterVersion = v
@@ -276,8 +278,11 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 }
 
 // uplinkFrom fills u from the connector records (the one named
-// u.Connector, else the only edge connector) and the connection records.
-func uplinkFrom(u UplinkStatus, connectors, connections []mgmt.Record) UplinkStatus {
+// u.Connector, else the only edge connector). The link is open when the
+// connector reports SUCCESS with the router's "[Cn] Connection Opened: ...
+// container_id=<interior>" message (captures a-link-up; on link loss it is
+// CONNECTING with the error).
+func uplinkFrom(u UplinkStatus, connectors []mgmt.Record) UplinkStatus {
 	var found *mgmt.Connector
 	var edge []mgmt.Connector
 	for _, r := range connectors {
@@ -297,15 +302,22 @@ func uplinkFrom(u UplinkStatus, connectors, connections []mgmt.Record) UplinkSta
 		u.Found = true
 		u.ConnectionStatus = found.ConnectionStatus
 		u.ConnectionMsg = found.ConnectionMsg
-	}
-	for _, r := range connections {
-		if c := mgmt.ConnectionFrom(r); c.IsEdgeUplink() {
+		if found.ConnectionStatus == "SUCCESS" && strings.Contains(found.ConnectionMsg, "Connection Opened") {
 			u.LinkOpen = true
-			u.Container = c.Container
-			break
+			u.Container = openedContainer(found.ConnectionMsg)
 		}
 	}
 	return u
+}
+
+// openedContainer is the container_id=<id> of a "Connection Opened" message.
+func openedContainer(msg string) string {
+	_, rest, ok := strings.Cut(msg, "container_id=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, " ")
+	return id
 }
 
 func fillListener(l *ListenerStatus, recs []mgmt.Record) {

@@ -361,12 +361,14 @@ func TestScrapesCostTheRouterNothing(t *testing.T) {
 	if after := m.queries.Load(); after != before {
 		t.Errorf("%d requests caused %d management queries, want 0", requests, after-before)
 	}
-	if before != 4 {
-		t.Errorf("one probe made %d queries, want 4", before)
+	if before != queriesPerProbe {
+		t.Errorf("one probe made %d queries, want %d", before, queriesPerProbe)
 	}
 }
 
-// hammer sends n GETs to url from 8 goroutines and fails on any non-200.
+// queriesPerProbe: connector, tcpListener and router; no connection list.
+const queriesPerProbe = 3
+
 // hammer sends n GETs to url from 8 workers; every answer's status must
 // be one of want (200 when none is given).
 func hammer(t testing.TB, url string, n int, want ...int) {

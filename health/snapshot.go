@@ -40,7 +40,8 @@ type UplinkStatus struct {
 	Found            bool
 	ConnectionStatus string
 	ConnectionMsg    string
-	// LinkOpen: a connection with role edge, dir out, opened true exists.
+	// LinkOpen: the connector reports its connection opened (SUCCESS,
+	// "[Cn] Connection Opened: ...").
 	LinkOpen bool
 	// Container is the interior's container id on that connection.
 	Container string
@@ -220,7 +221,7 @@ func (s *Snapshot) edgeLinkCheck() Check {
 			c.Message += ": " + u.ConnectionMsg
 		}
 	case !u.LinkOpen:
-		c.Message = "SUCCESS but no open edge connection (role edge, dir out) in the router's connection list"
+		c.Message = "SUCCESS but the connector reports no opened connection: " + u.ConnectionMsg
 	default:
 		c.OK = true
 	}
