@@ -8,17 +8,17 @@ import (
 	"github.com/edgeproxy/edgeproxy/internal/problems"
 )
 
-// Config is the health section.
+// Config is the health section; the koanf tags name its keys.
 type Config struct {
 	// Listen is the HTTP listen address (loopback by default).
-	Listen string
+	Listen string `koanf:"listen"`
 	// Management is the router's AMQP management address (host:port).
-	Management string
+	Management string `koanf:"-"` // derived from router.management, not a key
 	// Interval between probes; Timeout bounds each management call.
-	Interval time.Duration
-	Timeout  time.Duration
+	Interval time.Duration `koanf:"interval"`
+	Timeout  time.Duration `koanf:"timeout"`
 	// RequireListeners makes a tcpListener whose operStatus is down fail readiness.
-	RequireListeners bool
+	RequireListeners bool `koanf:"require_listeners"`
 }
 
 // Validate reports every problem with the health section at once.

@@ -4,6 +4,9 @@
 // The package knows nothing about where the configuration came from (koanf
 // lives only in cmd/edgeproxy); it receives a Config, validates it and
 // renders it in a fixed order so the output is byte-for-byte reproducible.
+// The koanf tags name each field's configuration key within its section
+// (router.id, uplink.tls.ca_file, listeners[i].port); cmd/edgeproxy decodes
+// into these types.
 package routerconf
 
 // Config is everything needed to render an edge-mode skrouterd.json.
@@ -16,35 +19,37 @@ type Config struct {
 // Router is the router section: identity, management and logging.
 type Router struct {
 	// ID is the router id (and AMQP container id). Defaults to the host name.
-	ID string
+	ID string `koanf:"id"`
 	// Management is the host:port of the AMQP management listener. It must be
 	// a loopback address.
-	Management string
+	Management string `koanf:"management"`
 	// WorkerThreads is the router's worker thread count; 0 keeps the router's default.
-	WorkerThreads int
-	// LogLevel is the default log level: trace, debug, info, notice, warning, error, critical.
-	LogLevel string
+	WorkerThreads int `koanf:"worker_threads"`
+	// LogLevel is the default log level and above, one of LogLevels: debug,
+	// info, warning, error, critical.
+	LogLevel string `koanf:"log_level"`
 	// FlowLog turns the FLOW_LOG module on (off by default: at info it logs one
 	// line per HTTP request and costs about 20% of the request rate).
-	FlowLog bool
-	// SiteID, when set, is rendered as the router's siteId.
-	SiteID string
+	FlowLog bool `koanf:"flow_log"`
+	// SiteID, when set, is rendered as the router's metadata ({"id": SiteID})
+	// and as every tcpListener's siteId.
+	SiteID string `koanf:"site_id"`
 }
 
 // Uplink is where the edge connector goes: the interior router's edge listener.
 type Uplink struct {
-	Host string
-	Port int
-	TLS  TLS
+	Host string `koanf:"host"`
+	Port int    `koanf:"port"`
+	TLS  TLS    `koanf:"tls"`
 }
 
 // TLS configures the edge connector's sslProfile. TLS is on when any of the
 // files is set.
 type TLS struct {
-	CAFile         string
-	CertFile       string
-	KeyFile        string
-	VerifyHostname bool
+	CAFile         string `koanf:"ca_file"`
+	CertFile       string `koanf:"cert_file"`
+	KeyFile        string `koanf:"key_file"`
+	VerifyHostname bool   `koanf:"verify_hostname"`
 }
 
 // Enabled reports whether any TLS file is configured.
@@ -52,8 +57,8 @@ func (t TLS) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.Key
 
 // Listener is one tcpListener: a port on the proxy carried to a routing address.
 type Listener struct {
-	Name    string
-	Host    string
-	Port    int
-	Address string
+	Name    string `koanf:"name"`
+	Host    string `koanf:"host"`
+	Port    int    `koanf:"port"`
+	Address string `koanf:"address"`
 }

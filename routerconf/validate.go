@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/edgeproxy/edgeproxy/internal/problems"
@@ -16,6 +17,9 @@ const (
 	UplinkConnectorName    = "uplink"
 	UplinkSSLProfileName   = "uplink-tls"
 )
+
+// reservedNames are the names a listener cannot have.
+var reservedNames = []string{ManagementListenerName, UplinkConnectorName, UplinkSSLProfileName}
 
 // LogLevels are the values router.log_level accepts, lowest first (the
 // levels the schema names for the log entity's enable attribute).
@@ -83,7 +87,7 @@ func (c Config) validateRouter(p *problems.List) {
 	if r.WorkerThreads < 0 || r.WorkerThreads > 64 {
 		p.Add("router.worker_threads", r.WorkerThreads, "must be from 1 to 64, or 0 for the router's default")
 	}
-	if !contains(LogLevels, r.LogLevel) {
+	if !slices.Contains(LogLevels, r.LogLevel) {
 		p.Add("router.log_level", r.LogLevel, "must be one of %v", LogLevels)
 	}
 	if r.SiteID != "" && !namePattern.MatchString(r.SiteID) {
@@ -133,7 +137,7 @@ func (c Config) validateListeners(p *problems.List) {
 			p.Add(key+".name", l.Name, "must not be empty")
 		case !namePattern.MatchString(l.Name):
 			p.Add(key+".name", l.Name, "may contain letters, digits, '.', '_' and '-' only, starting with a letter or digit")
-		case l.Name == ManagementListenerName || l.Name == UplinkConnectorName || l.Name == UplinkSSLProfileName:
+		case slices.Contains(reservedNames, l.Name):
 			p.Add(key+".name", l.Name, "is reserved for edgeproxy's own router entities (%s, %s, %s)", ManagementListenerName, UplinkConnectorName, UplinkSSLProfileName)
 		default:
 			if j, dup := names[l.Name]; dup {
@@ -164,13 +168,4 @@ func (c Config) validateListeners(p *problems.List) {
 			p.Add(key+".address", l.Address, "must be a routing address of letters, digits and . _ : / - (at most 255), starting with a letter or digit")
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -7,26 +7,27 @@ import (
 	"github.com/edgeproxy/edgeproxy/internal/problems"
 )
 
-// Config is the supervisor's input.
+// Config is the supervisor's input. The koanf tags name the keys of the
+// supervisor section; the fields tagged "-" are set by cmd/edgeproxy.
 type Config struct {
 	// Binary is the router executable (looked up on PATH when it has no
 	// slash); the router is started with it, as given, as its argv[0].
-	Binary string
+	Binary string `koanf:"-"` // router.binary, in the router section
 	// Management is the router's management listener (host:port, as
 	// rendered). A router that logs it cannot listen there has no working
 	// management: it is stopped after ListenerFailGrace and Run gives up.
-	Management string
+	Management string `koanf:"-"` // derived from router.management, not a key
 	// ConfigFile is passed as `-c ConfigFile`.
-	ConfigFile string
+	ConfigFile string `koanf:"-"` // router.config_file, in the router section
 	// StopTimeout is how long a stop waits after SIGTERM before SIGKILL.
-	StopTimeout time.Duration
+	StopTimeout time.Duration `koanf:"stop_timeout"`
 	// BackoffInitial and BackoffMax bound the capped exponential restart backoff.
-	BackoffInitial time.Duration
-	BackoffMax     time.Duration
+	BackoffInitial time.Duration `koanf:"backoff_initial"`
+	BackoffMax     time.Duration `koanf:"backoff_max"`
 	// ResetAfter: a router that ran this long resets the backoff and the fast-failure count.
-	ResetAfter time.Duration
+	ResetAfter time.Duration `koanf:"reset_after"`
 	// MaxFastFailures: give up after this many consecutive exits each shorter than ResetAfter.
-	MaxFastFailures int
+	MaxFastFailures int `koanf:"max_fast_failures"`
 }
 
 // ListenerFailGrace is how long a router that cannot open its management

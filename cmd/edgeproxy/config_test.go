@@ -227,3 +227,31 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// The decode hooks accept what edgeproxy always accepted, and no more: a
+// scalar is a string as written, numbers are whole, spaces are trimmed, and
+// a YAML null is reported, never taken for zero or false.
+func TestDecodeLeniencyAndNulls(t *testing.T) {
+	yml := writeYAML(t, "router: {id: 7, worker_threads: 2.0}\nlisteners:\n  - {port: ' 8080 ', address: svc}\n")
+	s, err := loadSettings(yml, []string{"EDGEPROXY_UPLINK__PORT= 5 ", "EDGEPROXY_ROUTER__FLOW_LOG=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Router.Router.ID != "7" || s.Router.Router.WorkerThreads != 2 || s.Router.Uplink.Port != 5 || !s.Router.Router.FlowLog ||
+		s.Router.Listeners[0] != (routerconf.Listener{Name: "svc", Host: "0.0.0.0", Port: 8080, Address: "svc"}) {
+		t.Errorf("got %+v", s.Router)
+	}
+	yml = writeYAML(t, "uplink: {tls: {verify_hostname: ~}}\nsupervisor: {stop_timeout: ~}\nlisteners:\n  - {port: 1.5, address: x}\n  - {port: '0x10', address: y}\n  - {address: z}\n")
+	_, err = loadSettings(yml, nil)
+	for _, want := range []string{
+		`uplink.tls.verify_hostname: must be true or false (got "<nil>")`,
+		`supervisor.stop_timeout: must be a duration with a unit, such as 500ms, 2s or 1m (got "<nil>")`,
+		`listeners[0].port: must be a whole number (got "1.5")`,
+		`listeners[1].port: must be a whole number (got "0x10")`,
+		`listeners[2].port: must be a whole number (got "<nil>")`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

@@ -110,8 +110,8 @@ func TestRunWithRouterKillAndStop(t *testing.T) {
 	svc := in.AddService(t, "my-service:8080")
 	// The production restart delay, so the logged times are what a container sees.
 	p, mgmt, port := routerProxy(t, in, routertest.Controls{},
-		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL="+defaults()["supervisor.backoff_initial"].(string),
-		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX="+defaults()["supervisor.backoff_max"].(string))
+		"EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL="+defaults()["supervisor.backoff_initial"].(time.Duration).String(),
+		"EDGEPROXY_SUPERVISOR__BACKOFF_MAX="+defaults()["supervisor.backoff_max"].(time.Duration).String())
 
 	// Phase 1: the router starts, links up and serves.
 	routertest.Eventually(t, 30*time.Second, func() error { return linkUp(mgmt) })
