@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+
 	"github.com/edgeproxy/edgeproxy/internal/notify"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
-	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
 // Records as the router gives them in the captures (a-link-up,
@@ -349,11 +350,11 @@ func TestRunReprobesOnRouterChange(t *testing.T) {
 	cfg.Interval = time.Hour // only the first probe and the change may trigger one
 	p := newTestProber(t, cfg, scenarioTarget, m, sup)
 	runProber(t, p)
-	routertest.Eventually(t, 5*time.Second, func() error { return wantProbes(p, 1) })
+	poll.Eventually(t, 5*time.Second, func() error { return wantProbes(p, 1) })
 	restarted := running
 	restarted.PID = 5151
 	sup.set(restarted)
-	routertest.Eventually(t, 5*time.Second, func() error {
+	poll.Eventually(t, 5*time.Second, func() error {
 		if s := p.Snapshot(); s.ProbedPID != 5151 {
 			return errors.New("new router not probed yet")
 		}
@@ -376,12 +377,12 @@ func TestRunPollsFasterWhileNotReady(t *testing.T) {
 	cfg.Interval = 2 * time.Second
 	p := newTestProber(t, cfg, scenarioTarget, m, newFakeSup(running))
 	runProber(t, p)
-	routertest.Eventually(t, 5*time.Second, func() error { return wantProbes(p, 1) })
+	poll.Eventually(t, 5*time.Second, func() error { return wantProbes(p, 1) })
 	if s := p.Snapshot(); s.Ready(time.Now()) || p.nextDelay(s) != cfg.Interval/4 {
 		t.Errorf("not ready: next probe in %v, want %v", p.nextDelay(s), cfg.Interval/4)
 	}
 	m.set(stateLinkUp)
-	routertest.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		if s := p.Snapshot(); !s.Ready(time.Now()) {
 			return errors.New("not ready yet")
 		}

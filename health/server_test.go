@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -421,7 +423,7 @@ func TestSilentManagementDoesNotHang(t *testing.T) {
 	t.Cleanup(srv.Close)
 	quick := &http.Client{Timeout: 2 * time.Second} // a hung handler fails the request
 	var body string
-	routertest.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		resp, err := quick.Get(srv.URL + "/readyz?verbose")
 		if err != nil {
 			t.Fatalf("/readyz hung: %v", err)

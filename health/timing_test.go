@@ -18,28 +18,6 @@ import (
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
-// scenario is an interior with my-service behind it and an edge router
-// with a tcpListener for it, as edgeproxy would render it.
-type scenario struct {
-	interior *routertest.Interior
-	edge     *routertest.Edge
-	spec     routertest.EdgeSpec
-	cfg      string
-	listener routertest.Listener
-}
-
-func startScenario(t *testing.T, ctl routertest.Controls) *scenario {
-	t.Helper()
-	in := routertest.StartInterior(t)
-	svc := in.AddService(t, "my-service:8080")
-	l := routertest.Listener{Name: "my-service", Port: routertest.FreePort(t), Address: svc.Address}
-	spec := routertest.EdgeSpec{ID: "edge-proxy-1", Management: routertest.FreePort(t), Uplink: in.EdgeAddr(), Listeners: []routertest.Listener{l}}
-	cfg := routertest.WriteEdgeConfig(t, spec)
-	e := routertest.StartEdge(t, cfg, ctl)
-	e.WaitReady(t)
-	return &scenario{interior: in, edge: e, spec: spec, cfg: cfg, listener: l}
-}
-
 // TestReadinessFollowsEdgeLink follows the edge link against the router
 // harness (fake by default, real with SKROUTERD), with the default interval
 // and timeout of 1 s, and logs how long each step took (make bench measures
@@ -49,13 +27,13 @@ func startScenario(t *testing.T, ctl routertest.Controls) *scenario {
 //     the router's message;
 //   - when the interior returns it is 200 again.
 func TestReadinessFollowsEdgeLink(t *testing.T) {
-	sc := startScenario(t, routertest.Controls{})
-	cfg := Config{Management: sc.edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
+	sc := routertest.StartScenario(t, routertest.Controls{})
+	cfg := Config{Management: sc.Edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
-	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
-	target := Target{Connector: "uplink", UplinkHost: "127.0.0.1", UplinkPort: sc.interior.EdgePort(),
-		Listeners: []ListenerSpec{{Name: sc.listener.Name, Host: "127.0.0.1", Port: sc.listener.Port, Address: sc.listener.Address}}}
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
+	target := Target{Connector: "uplink", UplinkHost: "127.0.0.1", UplinkPort: sc.Interior.EdgePort(),
+		Listeners: []ListenerSpec{{Name: sc.Listener.Name, Host: "127.0.0.1", Port: sc.Listener.Port, Address: sc.Listener.Address}}}
 	p := newTestProber(t, cfg, target, client, sup)
 	srv := httptest.NewServer(NewServer(p, nil).Handler())
 	t.Cleanup(srv.Close)
@@ -73,13 +51,13 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	// Deadlines here are generous bounds for a busy machine; the times are
 	// logged (and measured by make bench), never asserted.
 	// 1. The link opens: ready.
-	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
+	sc.Edge.WaitLink(t, "SUCCESS", 10*time.Second)
 	linkUp := time.Now()
 	routertest.Eventually(t, 10*time.Second, expect(http.StatusOK))
 	t.Logf("ready %s after the harness saw the link open", time.Since(linkUp).Round(time.Millisecond))
 
 	// 2. The interior stops: 503, naming the link.
-	sc.interior.Stop()
+	sc.Interior.Stop()
 	stopped := time.Now()
 	routertest.Eventually(t, 10*time.Second, expect(http.StatusServiceUnavailable))
 	t.Logf("not ready %s after the interior stopped", time.Since(stopped).Round(time.Millisecond))
@@ -91,12 +69,12 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	// the router has written its failure there (at once, or at its first
 	// retry 2 s later).
 	routertest.Eventually(t, 5*time.Second, func() error {
-		st, msg, err := routertest.LinkStatus(sc.edge.MgmtAddr)
+		st, msg, err := routertest.LinkStatus(sc.Edge.MgmtAddr)
 		if err != nil {
 			return err
 		}
 		want := fmt.Sprintf("[-]edge-link failed: %s: %s\n", st, msg)
-		failed := fmt.Sprintf("Connection to 127.0.0.1:%d failed", sc.interior.EdgePort())
+		failed := fmt.Sprintf("Connection to 127.0.0.1:%d failed", sc.Interior.EdgePort())
 		if _, body = readyz(); !strings.Contains(body, want) || !strings.Contains(body, failed) {
 			return fmt.Errorf("verbose output lacks %q with %q:\n%s", want, failed, body)
 		}
@@ -105,9 +83,9 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	t.Logf("verbose while down:\n%s", body)
 
 	// 3. The interior returns: 200 again.
-	sc.interior.Start()
+	sc.Interior.Start()
 	restarted := time.Now()
-	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
+	sc.Edge.WaitLink(t, "SUCCESS", 10*time.Second)
 	linkBack := time.Now()
 	routertest.Eventually(t, 10*time.Second, expect(http.StatusOK))
 	t.Logf("link reopened %s after the interior returned; ready %s after that",
@@ -115,7 +93,7 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 
 	s := p.Snapshot()
 	t.Logf("last probe took %s (router %s, version %s)", s.ProbeDuration, s.RouterID, s.RouterVersion)
-	if s.RouterID != sc.spec.ID || s.RouterVersion == "" {
+	if s.RouterID != sc.Spec.ID || s.RouterVersion == "" {
 		t.Errorf("router id %q version %q", s.RouterID, s.RouterVersion)
 	}
 }
@@ -124,14 +102,14 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 // pid); the prober reconnects at once and is ready again without waiting
 // out a backoff.
 func TestReadinessAfterRouterRestart(t *testing.T) {
-	sc := startScenario(t, routertest.Controls{})
-	cfg := Config{Management: sc.edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
+	sc := routertest.StartScenario(t, routertest.Controls{})
+	cfg := Config{Management: sc.Edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
 	// A reconnect backoff far beyond the test's deadlines: readiness in time
 	// proves the new router's pid cleared it, not that a backoff ran out.
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout,
 		BackoffInitial: 10 * time.Minute, BackoffMax: 10 * time.Minute})
 	t.Cleanup(func() { _ = client.Close() })
-	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
 	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
 	runProber(t, p)
 	ready := func() error {
@@ -143,7 +121,7 @@ func TestReadinessAfterRouterRestart(t *testing.T) {
 	routertest.Eventually(t, 10*time.Second, ready)
 
 	sup.set(supervisor.Status{Phase: supervisor.PhaseBackingOff, Restarts: 1})
-	sc.edge.Stop(5 * time.Second)
+	sc.Edge.Stop(5 * time.Second)
 	if p.Snapshot().Ready(time.Now()) {
 		t.Error("ready while the router is backing off")
 	}
@@ -156,8 +134,8 @@ func TestReadinessAfterRouterRestart(t *testing.T) {
 		}
 		return nil
 	})
-	sc.edge = routertest.StartEdge(t, sc.cfg, routertest.Controls{})
-	sup.set(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now(), Restarts: 1})
+	sc.Edge = routertest.StartEdge(t, sc.Config, routertest.Controls{})
+	sup.set(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now(), Restarts: 1})
 	start := time.Now()
 	routertest.Eventually(t, 30*time.Second, ready)
 	t.Logf("ready %s after the new router was launched", time.Since(start).Round(time.Millisecond))
@@ -189,11 +167,11 @@ func BenchmarkProbe(b *testing.B) {
 // router, 10,000 /readyz requests add no management requests: every
 // request the client sent belongs to a probe (four per probe).
 func TestScrapesWithRouter(t *testing.T) {
-	sc := startScenario(t, routertest.Controls{})
-	cfg := Config{Management: sc.edge.MgmtAddr, Interval: 200 * time.Millisecond, Timeout: time.Second}
+	sc := routertest.StartScenario(t, routertest.Controls{})
+	cfg := Config{Management: sc.Edge.MgmtAddr, Interval: 200 * time.Millisecond, Timeout: time.Second}
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
-	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.edge.PID(), StartedAt: time.Now()})
+	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
 	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeproxy/edgeproxy/internal/routertest"
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -38,7 +39,7 @@ func benchSupervisor(b *testing.B) (*Supervisor, string, context.CancelFunc, cha
 // waitStarts polls until n routers have recorded their start.
 func waitStarts(b *testing.B, record string, n int) {
 	b.Helper()
-	routertest.EventuallyEvery(b, 10*time.Second, time.Millisecond, func() error {
+	poll.EventuallyEvery(b, 10*time.Second, time.Millisecond, func() error {
 		ev, err := supervisortest.ReadRecord(record)
 		if err != nil {
 			return err

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/edgeproxy/edgeproxy/internal/proc"
 )
 
 // exitCodeOf is the process's exit code, or -1 when a signal killed it.
@@ -20,14 +20,7 @@ func signalNameOf(ws syscall.WaitStatus) string {
 	if !ws.Signaled() {
 		return ""
 	}
-	return signalName(ws.Signal())
-}
-
-func signalName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return fmt.Sprintf("signal %d", int(sig))
+	return proc.SignalName(ws.Signal())
 }
 
 // ExitStatus is the shell's view of how the process ended: its exit code, or

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeproxy/edgeproxy/internal/routertest"
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -109,7 +110,7 @@ func (h *harness) events(t *testing.T) []supervisortest.Event {
 func (h *harness) waitRunning(t *testing.T) Status {
 	t.Helper()
 	var st Status
-	routertest.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		st = h.sup.Status()
 		if st.Phase != PhaseRunning || st.PID == 0 {
 			return fmt.Errorf("phase %s pid %d", st.Phase, st.PID)

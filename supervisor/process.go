@@ -6,14 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"time"
-)
 
-// envPrefix marks edgeproxy's own configuration variables, which the router
-// never sees.
-const envPrefix = "EDGEPROXY_"
+	"github.com/edgeproxy/edgeproxy/internal/proc"
+)
 
 // drainWait bounds how long an exit report waits for the router's last
 // output after the process is gone (a grandchild may hold the pipe open).
@@ -22,15 +19,7 @@ const drainWait = 250 * time.Millisecond
 // routerEnv is the router's environment: edgeproxy's own minus every
 // EDGEPROXY_* variable, so configuration (and any secret in it) never leaks
 // into the router or its children.
-func routerEnv(environ []string) []string {
-	env := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, envPrefix) {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+func routerEnv(environ []string) []string { return proc.WithoutConfigEnv(environ) }
 
 // child is one router process: the leader of its own process group, its
 // stdout and stderr pumped into the log, its status delivered by the reaper.
@@ -134,7 +123,7 @@ func (c *child) signalGroup(sig syscall.Signal) error {
 	if err == nil || errors.Is(err, syscall.ESRCH) {
 		return nil
 	}
-	return fmt.Errorf("signal %s to process group %d: %w", signalName(sig), c.pid, err)
+	return fmt.Errorf("signal %s to process group %d: %w", proc.SignalName(sig), c.pid, err)
 }
 
 // groupAlive reports whether any process (zombies included, until reaped)

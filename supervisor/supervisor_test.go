@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeproxy/edgeproxy/internal/routertest"
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -79,7 +80,7 @@ func TestStopGraceful(t *testing.T) {
 	t.Parallel()
 	h := start(t, testConfig(t), supervisortest.Controls{GroupChild: true})
 	st := h.waitRunning(t)
-	routertest.Eventually(t, 5*time.Second, func() error {
+	poll.Eventually(t, 5*time.Second, func() error {
 		if supervisortest.Count(h.events(t), "group-child", "") == 0 {
 			return errors.New("group child not started")
 		}
@@ -125,7 +126,7 @@ func TestStopSetsStoppingFirst(t *testing.T) {
 	h := start(t, cfg, supervisortest.Controls{IgnoreTerm: true})
 	h.waitRunning(t)
 	h.cancel()
-	routertest.Eventually(t, 2*time.Second, func() error {
+	poll.Eventually(t, 2*time.Second, func() error {
 		if supervisortest.Count(h.events(t), "signal", "SIGTERM") == 0 {
 			return errors.New("router has not received SIGTERM yet")
 		}
@@ -138,7 +139,7 @@ func TestStopSetsStoppingFirst(t *testing.T) {
 
 func assertGroupGone(t *testing.T, pgid int) {
 	t.Helper()
-	routertest.Eventually(t, 5*time.Second, func() error {
+	poll.Eventually(t, 5*time.Second, func() error {
 		ps, err := supervisortest.GroupMembers(pgid)
 		if err != nil {
 			return err
@@ -205,7 +206,7 @@ func TestResetAfterHealthyRun(t *testing.T) {
 				}
 				return
 			}
-			routertest.Eventually(t, 10*time.Second, func() error {
+			poll.Eventually(t, 10*time.Second, func() error {
 				if r := h.sup.Status().Restarts; r < 4 {
 					return fmt.Errorf("%d restarts", r)
 				}
@@ -290,7 +291,7 @@ func TestRouterOutputLogged(t *testing.T) {
 	}
 	h := start(t, testConfig(t), supervisortest.Controls{Stderr: lines})
 	h.waitRunning(t)
-	routertest.Eventually(t, 5*time.Second, func() error {
+	poll.Eventually(t, 5*time.Second, func() error {
 		if len(h.logs.Records("truncated")) == 0 {
 			return errors.New("long line not logged yet")
 		}
@@ -369,7 +370,7 @@ func TestOutputNeverBlocksTheWriter(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatal("writer blocked on the pipe")
 			}
-			routertest.Eventually(t, 5*time.Second, func() error {
+			poll.Eventually(t, 5*time.Second, func() error {
 				if s := tail.snapshot(); len(s) != 3 || s[2] != "last" {
 					return fmt.Errorf("tail %q, want 3 lines ending with last", s)
 				}

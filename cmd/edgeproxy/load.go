@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/edgeproxy/edgeproxy/internal/proc"
+
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -20,7 +22,7 @@ import (
 // envPrefix marks configuration variables. EDGEPROXY_CONFIG names the YAML
 // file; every other EDGEPROXY_SECTION__KEY variable is a configuration key.
 const (
-	envPrefix     = "EDGEPROXY_"
+	envPrefix     = proc.ConfigEnvPrefix
 	envConfigFile = envPrefix + "CONFIG"
 )
 

@@ -9,8 +9,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/edgeproxy/edgeproxy/internal/proc"
+
 	"github.com/oklog/run"
-	"golang.org/x/sys/unix"
 
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
@@ -101,7 +102,7 @@ func runOutcome(groupErr, supErr error, logger *slog.Logger) error {
 // stopRequested is the signal actor's result: a stop the engine asked for.
 type stopRequested struct{ sig os.Signal }
 
-func (e stopRequested) Error() string { return "stop requested by " + signalName(e.sig) }
+func (e stopRequested) Error() string { return "stop requested by " + proc.SignalName(e.sig) }
 
 // Signals edgeproxy handles. SIGTERM/SIGINT: graceful stop. SIGHUP: reserved
 // for a later reload, logged and ignored, never forwarded (skrouterd ignores
@@ -142,20 +143,13 @@ func (s *signalActor) execute() error {
 		case sig := <-s.ch:
 			switch sig {
 			case syscall.SIGTERM, syscall.SIGINT:
-				s.logger.Info("stop requested", "signal", signalName(sig))
+				s.logger.Info("stop requested", "signal", proc.SignalName(sig))
 				return stopRequested{sig}
 			case syscall.SIGHUP:
 				s.logger.Warn("SIGHUP ignored: reload is not supported yet, and SIGHUP is never forwarded to skrouterd (it would then ignore SIGTERM)", "signal", "SIGHUP")
 			default:
-				s.logger.Info("signal ignored: not forwarded to skrouterd", "signal", signalName(sig))
+				s.logger.Info("signal ignored: not forwarded to skrouterd", "signal", proc.SignalName(sig))
 			}
 		}
 	}
-}
-
-func signalName(sig os.Signal) string {
-	if s, ok := sig.(syscall.Signal); ok && unix.SignalName(s) != "" {
-		return unix.SignalName(s)
-	}
-	return sig.String()
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+
 	"github.com/Azure/go-amqp"
 )
 
@@ -269,7 +271,7 @@ func TestClientTimeout(t *testing.T) {
 		t.Error("connection kept after an unanswered call")
 	}
 	answerCalls.Store(true)
-	eventually(t, 3*time.Second, func() error {
+	poll.Eventually(t, 3*time.Second, func() error {
 		_, err := c.Query(context.Background(), EntityTCPListener)
 		return err
 	})
@@ -353,7 +355,7 @@ func TestClientLinkLost(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("failed only after %s", time.Since(start))
 	}
-	eventually(t, 3*time.Second, func() error {
+	poll.Eventually(t, 3*time.Second, func() error {
 		_, err := c.Query(context.Background(), EntityTCPListener)
 		return err
 	})
@@ -400,7 +402,7 @@ func TestClientCallerCancels(t *testing.T) {
 	c := testClient(t, 5*time.Second, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { // cancel once the request is out (Poll: no t.Fatal off the test goroutine)
-		_ = poll(5*time.Second, func() error {
+		_ = poll.Poll(5*time.Second, func() error {
 			if held.Load() == nil {
 				return errors.New("not sent yet")
 			}
@@ -422,25 +424,6 @@ func TestClientCallerCancels(t *testing.T) {
 // poll calls fn every 10 ms until it returns nil or timeout passes, and
 // returns fn's last error. (routertest.Poll, which this package's internal
 // tests cannot import: routertest imports mgmt.)
-func poll(timeout time.Duration, fn func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// eventually is poll that fails the test.
-func eventually(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	if err := poll(timeout, fn); err != nil {
-		t.Fatalf("not within %v: %v", timeout, err)
-	}
-}
-
 // TestCallCorrelation: Call matches a numeric id in whatever width the
 // answer re-types it to, never a string answer to a numeric call, and
 // counts the answers no call waited for.

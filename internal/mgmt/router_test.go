@@ -18,28 +18,6 @@ import (
 // its real AMQP dialer against peers that are not routers. They are an
 // external test package: routertest imports mgmt.
 
-// scenario is an interior with my-service behind it and an edge router
-// with a tcpListener for it, as edgeproxy would render it.
-type scenario struct {
-	interior *routertest.Interior
-	edge     *routertest.Edge
-	spec     routertest.EdgeSpec
-	cfg      string
-	listener routertest.Listener
-}
-
-func startScenario(t *testing.T, ctl routertest.Controls) *scenario {
-	t.Helper()
-	in := routertest.StartInterior(t)
-	svc := in.AddService(t, "my-service:8080")
-	l := routertest.Listener{Name: "my-service", Port: routertest.FreePort(t), Address: svc.Address}
-	spec := routertest.EdgeSpec{ID: "edge-proxy-1", Management: routertest.FreePort(t), Uplink: in.EdgeAddr(), Listeners: []routertest.Listener{l}}
-	cfg := routertest.WriteEdgeConfig(t, spec)
-	e := routertest.StartEdge(t, cfg, ctl)
-	e.WaitReady(t)
-	return &scenario{interior: in, edge: e, spec: spec, cfg: cfg, listener: l}
-}
-
 // edgeUplink returns the first open outgoing edge connection, as the
 // health prober picks it.
 func edgeUplink(conns []mgmt.Record) (mgmt.Connection, bool) {
@@ -52,9 +30,9 @@ func edgeUplink(conns []mgmt.Record) (mgmt.Connection, bool) {
 }
 
 func TestClientAgainstRouter(t *testing.T) {
-	sc := startScenario(t, routertest.Controls{})
-	sc.edge.WaitLink(t, "SUCCESS", 10*time.Second)
-	c := mgmt.NewClient(mgmt.ClientConfig{Address: sc.edge.MgmtAddr, Timeout: 2 * time.Second})
+	sc := routertest.StartScenario(t, routertest.Controls{})
+	sc.Edge.WaitLink(t, "SUCCESS", 10*time.Second)
+	c := mgmt.NewClient(mgmt.ClientConfig{Address: sc.Edge.MgmtAddr, Timeout: 2 * time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := context.Background()
 
@@ -76,7 +54,7 @@ func TestClientAgainstRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 1 || all[0].String("port") != strconv.Itoa(sc.listener.Port) || all[0].String("address") != "my-service:8080" {
+	if len(all) != 1 || all[0].String("port") != strconv.Itoa(sc.Listener.Port) || all[0].String("address") != "my-service:8080" {
 		t.Errorf("tcpListeners = %v", all)
 	}
 	if _, ok := all[0].Int("connectionsOpened"); !ok {
@@ -145,23 +123,23 @@ func TestClientAgainstRouter(t *testing.T) {
 // TestClientReconnectsAfterRouterRestart: the router is replaced; the
 // client reconnects by itself (after its backoff) and at once after Reset.
 func TestClientReconnectsAfterRouterRestart(t *testing.T) {
-	sc := startScenario(t, routertest.Controls{})
-	c := mgmt.NewClient(mgmt.ClientConfig{Address: sc.edge.MgmtAddr, Timeout: time.Second})
+	sc := routertest.StartScenario(t, routertest.Controls{})
+	c := mgmt.NewClient(mgmt.ClientConfig{Address: sc.Edge.MgmtAddr, Timeout: time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	query := func() error { _, err := c.Query(context.Background(), mgmt.EntityRouter, "id"); return err }
 	if err := query(); err != nil {
 		t.Fatal(err)
 	}
 	for _, reset := range []bool{false, true} {
-		sc.edge.Stop(5 * time.Second)
+		sc.Edge.Stop(5 * time.Second)
 		routertest.Eventually(t, 5*time.Second, func() error {
 			if query() == nil {
 				return errors.New("still answering after the router stopped")
 			}
 			return nil
 		})
-		sc.edge = routertest.StartEdge(t, sc.cfg, routertest.Controls{})
-		sc.edge.WaitReady(t)
+		sc.Edge = routertest.StartEdge(t, sc.Config, routertest.Controls{})
+		sc.Edge.WaitReady(t)
 		if reset {
 			c.Reset()
 			if err := query(); err != nil {
@@ -176,8 +154,8 @@ func TestClientReconnectsAfterRouterRestart(t *testing.T) {
 // TestClientRouterStopsAnswering: the router keeps the connection open but
 // answers nothing (fake only): calls time out, none hangs.
 func TestClientRouterStopsAnswering(t *testing.T) {
-	sc := startScenario(t, routertest.Controls{HangAfter: 1500 * time.Millisecond})
-	c := mgmt.NewClient(mgmt.ClientConfig{Address: sc.edge.MgmtAddr, Timeout: 300 * time.Millisecond})
+	sc := routertest.StartScenario(t, routertest.Controls{HangAfter: 1500 * time.Millisecond})
+	c := mgmt.NewClient(mgmt.ClientConfig{Address: sc.Edge.MgmtAddr, Timeout: 300 * time.Millisecond})
 	t.Cleanup(func() { _ = c.Close() })
 	var err error
 	routertest.Eventually(t, 5*time.Second, func() error {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/proc"
 )
 
 // EnvReal names the environment variable that selects real mode.
@@ -71,13 +73,7 @@ func RouterEnv() []string {
 	if !Real() {
 		return nil
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "EDGEPROXY_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return proc.WithoutConfigEnv(os.Environ())
 }
 
 // Real reports whether the harness runs real routers.

@@ -1,43 +1,15 @@
 package routertest
 
-import (
-	"testing"
-	"time"
+import "github.com/edgeproxy/edgeproxy/internal/poll"
+
+// The harness's polling helpers are package poll's (tests that need no
+// router import poll itself).
+var (
+	Eventually      = poll.Eventually
+	EventuallyEvery = poll.EventuallyEvery
+	Poll            = poll.Poll
+	PollEvery       = poll.PollEvery
 )
 
 // PollInterval is how often Eventually retries.
-const PollInterval = 20 * time.Millisecond
-
-// Eventually calls fn until it returns nil or timeout passes, then fails the
-// test with fn's last error.
-func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
-	t.Helper()
-	EventuallyEvery(t, timeout, PollInterval, fn)
-}
-
-// EventuallyEvery is Eventually polling every interval, for measurements
-// that need a finer step than PollInterval.
-func EventuallyEvery(t testing.TB, timeout, interval time.Duration, fn func() error) {
-	t.Helper()
-	if err := PollEvery(timeout, interval, fn); err != nil {
-		t.Fatalf("not within %v: %v", timeout, err)
-	}
-}
-
-// Poll calls fn every PollInterval until it returns nil or timeout passes
-// and returns fn's last error (nil on success).
-func Poll(timeout time.Duration, fn func() error) error {
-	return PollEvery(timeout, PollInterval, fn)
-}
-
-// PollEvery is Poll with its own interval.
-func PollEvery(timeout, interval time.Duration, fn func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(interval)
-	}
-}
+const PollInterval = poll.Interval

@@ -1,10 +1,9 @@
 package routertest
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"testing"
+
+	"github.com/edgeproxy/edgeproxy/internal/jsonl"
 )
 
 // Event is one line of the fake's record file (FAKE_SKROUTERD_RECORD).
@@ -23,28 +22,14 @@ type Event struct {
 }
 
 // ReadRecord returns the events recorded in path so far (none if the file does
-// not exist yet).
+// not exist yet; a line still being written is left out).
 func ReadRecord(t testing.TB, path string) []Event {
 	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
+	events, err := jsonl.Read[Event](path)
 	if err != nil {
 		t.Fatalf("read record: %v", err)
 	}
-	defer f.Close()
-	var out []Event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var e Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			continue // a line being written right now
-		}
-		out = append(out, e)
-	}
-	return out
+	return events
 }
 
 // Filter returns the events named name.

@@ -11,10 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/jsonl"
+
+	"github.com/edgeproxy/edgeproxy/internal/proc"
 )
 
 // envControls carries the JSON-encoded Controls to the re-executed binary.
@@ -174,35 +176,7 @@ func record(c Controls, e Event) {
 }
 
 // ReadRecord returns the events recorded in path (none when it does not exist).
-func ReadRecord(path string) ([]Event, error) {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Only newline-terminated lines are complete: a router may be writing
-	// the last one right now. A complete line that does not parse is an error.
-	complete := string(b)
-	if i := strings.LastIndexByte(complete, '\n'); i >= 0 {
-		complete = complete[:i]
-	} else {
-		complete = ""
-	}
-	var events []Event
-	for _, line := range strings.Split(complete, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var e Event
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			return nil, fmt.Errorf("record %s: %q: %w", path, line, err)
-		}
-		events = append(events, e)
-	}
-	return events, nil
-}
+func ReadRecord(path string) ([]Event, error) { return jsonl.Read[Event](path) }
 
 // Count returns how many events of kind (and signal, when not "") there are.
 func Count(events []Event, kind, sig string) int {
@@ -215,11 +189,4 @@ func Count(events []Event, kind, sig string) int {
 	return n
 }
 
-func sigName(s syscall.Signal) string {
-	names := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP",
-		syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGWINCH: "SIGWINCH"}
-	if n, ok := names[s]; ok {
-		return n
-	}
-	return strconv.Itoa(int(s))
-}
+func sigName(s syscall.Signal) string { return proc.SignalName(s) }
