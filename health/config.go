@@ -1,8 +1,6 @@
 package health
 
 import (
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/problems"
@@ -24,13 +22,7 @@ type Config struct {
 // Validate reports every problem with the health section at once.
 func (c Config) Validate() error {
 	var p problems.List
-	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-		p.Add("health.listen", c.Listen, "must be host:port, e.g. 127.0.0.1:9090")
-	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		p.Add("health.listen", c.Listen, "port must be a number from 1 to 65535")
-	} else if host == "" {
-		p.Add("health.listen", c.Listen, "host must not be empty (use 0.0.0.0 to listen everywhere)")
-	}
+	p.HostPort("health.listen", c.Listen, "127.0.0.1:9090", "use 0.0.0.0 to listen everywhere")
 	p.Positive("health.interval", c.Interval, c.Interval)
 	p.Positive("health.timeout", c.Timeout, c.Timeout)
 	return p.Err()

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
 // Metric descriptions; values come from the snapshot at scrape time.
@@ -59,7 +57,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	running := snap.Supervisor.Phase == supervisor.PhaseRunning && snap.Supervisor.PID > 0
+	running := snap.routerRunning()
 	current, _ := snap.dataUsable()
 	gauge(descRouterUp, b2f(running))
 	counter(descRestarts, float64(snap.Supervisor.Restarts))

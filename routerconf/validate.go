@@ -33,24 +33,6 @@ var (
 // ValidPort reports whether port is a usable TCP port.
 func ValidPort(port int) bool { return port >= 1 && port <= 65535 }
 
-// CheckHostPort validates a "host:port" value and returns its port (0 when invalid).
-func CheckHostPort(p *problems.List, key, value string) int {
-	host, portStr, err := net.SplitHostPort(value)
-	if err != nil {
-		p.Add(key, value, "must be host:port")
-		return 0
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || !ValidPort(port) {
-		p.Add(key, value, "port must be a number from 1 to 65535")
-		return 0
-	}
-	if host == "" {
-		p.Add(key, value, "host must not be empty")
-	}
-	return port
-}
-
 // IsLoopback reports whether host is a loopback IP or "localhost".
 func IsLoopback(host string) bool {
 	if host == "localhost" {
@@ -78,7 +60,7 @@ func (c Config) validateRouter(p *problems.List) {
 	} else if !namePattern.MatchString(r.ID) {
 		p.Add("router.id", r.ID, "may contain letters, digits, '.', '_' and '-' only, starting with a letter or digit")
 	}
-	if CheckHostPort(p, "router.management", r.Management) != 0 {
+	if p.HostPort("router.management", r.Management, "127.0.0.1:5672", "") != 0 {
 		host, _, _ := net.SplitHostPort(r.Management)
 		if !IsLoopback(host) {
 			p.Add("router.management", r.Management, "must be a loopback address (127.0.0.1, ::1 or localhost): anyone on the container network could otherwise reconfigure the router")

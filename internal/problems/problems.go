@@ -5,6 +5,8 @@ package problems
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 )
 
@@ -82,4 +84,30 @@ func covered(key string, keys []string) bool {
 		}
 	}
 	return false
+}
+
+// HostPort records a problem when value is not host:port with a port from
+// 1 to 65535 and a host (hostHint, when not empty, says what to use
+// instead of an empty host); example is shown with the format. It returns
+// the port, 0 when value is invalid.
+func (l *List) HostPort(key, value, example, hostHint string) int {
+	host, portStr, err := net.SplitHostPort(value)
+	if err != nil {
+		l.Add(key, value, "must be host:port, e.g. %s", example)
+		return 0
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		l.Add(key, value, "port must be a number from 1 to 65535")
+		return 0
+	}
+	if host == "" {
+		msg := "host must not be empty"
+		if hostHint != "" {
+			msg += " (" + hostHint + ")"
+		}
+		l.Add(key, value, "%s", msg)
+		return 0
+	}
+	return port
 }
