@@ -77,8 +77,8 @@ func linkUp(mgmt string) error {
 	if err != nil {
 		return err
 	}
-	if status != "SUCCESS" {
-		return fmt.Errorf("edge link %s: %s", status, msg)
+	if status != "SUCCESS" || !strings.Contains(msg, "Connection Opened") {
+		return fmt.Errorf("edge link %s: %q", status, msg)
 	}
 	return nil
 }

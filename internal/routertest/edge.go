@@ -3,6 +3,7 @@ package routertest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +103,12 @@ func (e *Edge) WaitLink(t testing.TB, want string, timeout time.Duration) {
 		}
 		if st != want {
 			return fmt.Errorf("connectionStatus %s (%s), want %s", st, msg, want)
+		}
+		// A real router shows SUCCESS for a moment before the connection is
+		// opened (connectionMsg "" and no edge connection listed yet; seen
+		// with skupper-router main): the link is up once the message says so.
+		if want == "SUCCESS" && !strings.Contains(msg, "Connection Opened") {
+			return fmt.Errorf("connectionStatus SUCCESS, connectionMsg %q: not opened yet", msg)
 		}
 		return nil
 	})
