@@ -3,12 +3,15 @@ package routertest
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Loopback is the host every harness router and backend binds.
@@ -16,28 +19,81 @@ const Loopback = "127.0.0.1"
 
 // FreePort returns a loopback TCP port that was free a moment ago. Use it only
 // for router processes, which cannot report the port they bound; anything in
-// Go should listen on :0 instead. It never returns the same port twice in one
-// test binary: the kernel may hand a port out again once it is closed, before
-// the router that was given it has bound it.
+// Go should listen on :0 instead.
+//
+// The port is taken below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range): a router closes a tcpListener's socket
+// while its address is unreachable and listens again when it returns, and a
+// port from the ephemeral range can meanwhile become the local port of any
+// outgoing connection on the machine, so the router's listen fails with
+// "Address already in use" (seen with a real router, one run in ten). It is
+// claimed with a file under the temporary directory, so parallel test
+// binaries never hand out the same port, and never returned twice in one
+// test binary.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", Loopback+":0")
+	lo, hi := portPool()
+	for range 1000 {
+		port := lo + rand.IntN(hi-lo)
+		if _, taken := givenPorts.LoadOrStore(port, true); taken {
+			continue
+		}
+		if !claimPort(port) {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(Loopback, strconv.Itoa(port)))
 		if err != nil {
-			t.Fatalf("free port: %v", err)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if _, taken := givenPorts.LoadOrStore(port, true); !taken {
-			return port
-		}
+		return port
 	}
-	t.Fatal("free port: the kernel keeps handing out ports given before")
+	t.Fatal("free port: no free port below the ephemeral range")
 	return 0
 }
 
 // givenPorts are the ports FreePort returned.
 var givenPorts sync.Map
+
+// portPool is the range FreePort draws from: the 12,000 ports below the
+// ephemeral range (20768-32767 with Linux's default 32768-60999).
+var portPool = sync.OnceValues(func() (int, int) {
+	start := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 13000 {
+				start = n
+			}
+		}
+	}
+	return start - 12000, start
+})
+
+// claimPort claims port across test binaries with a file whose creation
+// fails when another binary holds it; claims older than claimTTL are stale.
+func claimPort(port int) bool {
+	dir := filepath.Join(os.TempDir(), "edgeproxy-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true // no claims possible: the bind check alone decides
+	}
+	path := filepath.Join(dir, strconv.Itoa(port))
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Close()
+			return true
+		}
+		fi, serr := os.Stat(path)
+		if serr != nil || time.Since(fi.ModTime()) < claimTTL {
+			return false
+		}
+		_ = os.Remove(path) // stale: a binary long gone claimed it
+	}
+	return false
+}
+
+// claimTTL bounds how long a claimed port stays reserved for its test binary.
+const claimTTL = 10 * time.Minute
 
 // Entity is one [type, attributes] element of a skrouterd configuration.
 type Entity struct {
