@@ -45,19 +45,28 @@ clean:
 IMAGE  ?= localhost/edgeproxy:latest
 ENGINE ?= $(shell command -v docker 2>/dev/null || command -v podman 2>/dev/null || echo docker)
 
-.PHONY: image e2e
+.PHONY: image e2e e2e-docker e2e-podman e2e-setup
 
 # IMAGE_BUILD_ARGS, e.g. "--build-arg ROUTER_IMAGE=... --build-arg GO_IMAGE=...".
+# podman builds OCI images by default, which drop HEALTHCHECK: --format docker keeps it.
+IMAGE_FORMAT := $(if $(findstring podman,$(notdir $(ENGINE))),--format docker)
 image:
-	$(ENGINE) build -f images/edgeproxy/Containerfile $(IMAGE_BUILD_ARGS) \
+	$(ENGINE) build $(IMAGE_FORMAT) -f images/edgeproxy/Containerfile $(IMAGE_BUILD_ARGS) \
 		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
-# Needs root. Installs the engine and debootstrap it uses (a private dockerd in
-# its own network namespace; see images/e2e/e2e.sh), then runs the scenarios.
-E2E_APT_PACKAGES := docker.io docker-compose debootstrap iproute2 util-linux
+# Needs root. Installs the engines and debootstrap it uses (a private dockerd,
+# then a private `podman system service`, each in its own network namespace; see
+# images/e2e/e2e.sh), then runs the scenarios on both: `make e2e` is e2e-docker
+# then e2e-podman (the podman run reuses the docker run's debootstrap tarball).
+E2E_APT_PACKAGES := docker.io docker-compose debootstrap iproute2 util-linux \
+	podman netavark aardvark-dns curl
 
-e2e: setup
+e2e: e2e-docker e2e-podman
+
+e2e-docker e2e-podman: e2e-%: e2e-setup
+	E2E_ENGINE=$* images/e2e/e2e.sh
+
+e2e-setup: setup
 	@if ! dpkg -s $(E2E_APT_PACKAGES) >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(E2E_APT_PACKAGES); \
 	fi
-	images/e2e/e2e.sh

@@ -261,13 +261,8 @@ func checkHealthcheck(name string, h *healthcheck) []string {
 	switch {
 	case len(h.Test) < 2 || h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL":
 		probs = append(probs, fmt.Sprintf("%s.healthcheck.test: want [CMD, ...] or [CMD-SHELL, ...], got %v", name, h.Test))
-	case h.Test[0] == "CMD":
-		// podman 4.3's Docker API splits such an argument into words (podman issue 26519).
-		for _, arg := range h.Test[1:] {
-			if strings.ContainsAny(arg, " \t") {
-				probs = append(probs, fmt.Sprintf("%s.healthcheck.test: CMD argument %q has spaces, which podman 4.3 splits: use CMD-SHELL", name, arg))
-			}
-		}
+	default:
+		probs = append(probs, cmdSpaces(name, h.Test)...)
 	}
 	for key, v := range map[string]string{"interval": h.Interval, "timeout": h.Timeout, "start_period": h.StartPeriod} {
 		if _, err := duration(v); err != nil {
@@ -280,6 +275,21 @@ func checkHealthcheck(name string, h *healthcheck) []string {
 	if i, _ := duration(h.Interval); h.Timeout != "" && i > 0 {
 		if to, _ := duration(h.Timeout); to > i {
 			probs = append(probs, fmt.Sprintf("%s.healthcheck: timeout %s above interval %s", name, h.Timeout, h.Interval))
+		}
+	}
+	return probs
+}
+
+// cmdSpaces reports every argument with spaces of a CMD healthcheck test:
+// podman 4.3's Docker API splits such an argument into words (podman issue 26519).
+func cmdSpaces(name string, test []string) []string {
+	var probs []string
+	if len(test) == 0 || test[0] != "CMD" {
+		return nil
+	}
+	for _, arg := range test[1:] {
+		if strings.ContainsAny(arg, " \t") {
+			probs = append(probs, fmt.Sprintf("%s.healthcheck.test: CMD argument %q has spaces, which podman 4.3 splits: use CMD-SHELL", name, arg))
 		}
 	}
 	return probs
@@ -720,5 +730,198 @@ func TestContainerfileContract(t *testing.T) {
 	h := f.Services["my-service"].Healthcheck
 	if got := []string{h.Interval, h.Timeout, h.StartPeriod, strconv.Itoa(h.Retries)}; !slices.Equal(got, hc[1:]) {
 		t.Errorf("compose healthcheck %v differs from the Containerfile's %v", got, hc[1:])
+	}
+}
+
+// The overrides stacked on the strategies' files: the podman override
+// (docs/compose/podman.override.yaml, for users and the podman e2e run) and the
+// CI overrides (images/e2e/<strategy>.override.yaml). Their healthchecks must
+// work on both engines too.
+
+// podmanOverride is docs/compose/podman.override.yaml, parsed strictly.
+type podmanOverride struct {
+	Services map[string]struct {
+		ExtraHosts []string `yaml:"extra_hosts"`
+	} `yaml:"services"`
+	Networks map[string]struct {
+		Name string `yaml:"name"`
+		IPAM struct {
+			Options map[string]string `yaml:"options"`
+			Config  []struct {
+				Subnet  string `yaml:"subnet"`
+				Gateway string `yaml:"gateway"`
+			} `yaml:"config"`
+		} `yaml:"ipam"`
+	} `yaml:"networks"`
+}
+
+func podmanOverridePath() string {
+	return filepath.Join(repoRoot, "docs", "compose", "podman.override.yaml")
+}
+
+func loadPodmanOverride(t *testing.T) podmanOverride {
+	t.Helper()
+	data, err := os.ReadFile(podmanOverridePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var o podmanOverride
+	if err := dec.Decode(&o); err != nil {
+		t.Fatalf("parse %s: %v", podmanOverridePath(), err)
+	}
+	return o
+}
+
+// composeDefault is the value of "${VAR:-default}" with VAR unset; a plain
+// value is itself. ok is false for a variable without a default.
+func composeDefault(v string) (def string, ok bool) {
+	if !strings.HasPrefix(v, "${") {
+		return v, true
+	}
+	m := regexp.MustCompile(`^\$\{[A-Z0-9_]+:-([^}]*)\}$`).FindStringSubmatch(v)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// checkPodmanOverride returns every problem of the podman override: it gives
+// sample_sample1 a fixed subnet and the proxies its gateway, an address in that
+// subnet, as host.docker.internal (podman 4.3 writes host-gateway literally into
+// /etc/hosts), keeps the IPAM driver option podman reports (or docker-compose
+// 1.29 refuses the network on the next `up`), and changes nothing else.
+func checkPodmanOverride(o podmanOverride) []string {
+	var probs []string
+	bad := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
+
+	var gateway string
+	n, ok := o.Networks["sample1"]
+	switch {
+	case !ok || len(o.Networks) != 1 || n.Name != "sample_sample1":
+		bad("networks: want only sample1 named sample_sample1, got %+v", o.Networks)
+	case len(n.IPAM.Config) != 1:
+		bad("networks.sample1.ipam.config: want one subnet with its gateway, got %+v", n.IPAM.Config)
+	default:
+		c := n.IPAM.Config[0]
+		subnet, ok1 := composeDefault(c.Subnet)
+		gw, ok2 := composeDefault(c.Gateway)
+		_, ipnet, err := net.ParseCIDR(subnet)
+		switch {
+		case !ok1 || !ok2:
+			bad("networks.sample1.ipam.config: subnet %q and gateway %q need defaults (${VAR:-value})", c.Subnet, c.Gateway)
+		case err != nil:
+			bad("networks.sample1.ipam.config.subnet: %q: %v", c.Subnet, err)
+		case net.ParseIP(gw) == nil || !ipnet.Contains(net.ParseIP(gw)):
+			bad("networks.sample1.ipam.config.gateway: %q is not an address in the subnet %s", c.Gateway, subnet)
+		default:
+			gateway = c.Gateway
+		}
+	}
+	if d := n.IPAM.Options["driver"]; d != "host-local" || len(n.IPAM.Options) != 1 {
+		bad("networks.sample1.ipam.options: want {driver: host-local} (what podman reports back), got %v", n.IPAM.Options)
+	}
+
+	var got []string
+	for name := range o.Services {
+		got = append(got, name)
+	}
+	slices.Sort(got)
+	if want := []string{"my-service", "my-tcp-service"}; !slices.Equal(got, want) {
+		bad("services: got %v, want only the proxies %v", got, want)
+	}
+	for name, s := range o.Services {
+		if gateway == "" {
+			break
+		}
+		if want := []string{"host.docker.internal:" + gateway}; !slices.Equal(s.ExtraHosts, want) {
+			bad("%s.extra_hosts: got %v, want %v (the network's gateway, not host-gateway)", name, s.ExtraHosts, want)
+		}
+	}
+	return probs
+}
+
+func TestPodmanOverride(t *testing.T) {
+	o := loadPodmanOverride(t)
+	for _, p := range checkPodmanOverride(o) {
+		t.Error(p)
+	}
+	// It replaces an entry every strategy has: docker-compose merges
+	// extra_hosts by name, so host.docker.internal must be there to replace.
+	for _, strategy := range strategies {
+		f := loadCompose(t, composePath(strategy))
+		for name := range o.Services {
+			s, ok := f.Services[name]
+			if !ok || !slices.Contains(s.ExtraHosts, "host.docker.internal:host-gateway") {
+				t.Errorf("%s: %s has no host.docker.internal:host-gateway for the podman override to replace", strategy, name)
+			}
+		}
+	}
+}
+
+func TestPodmanOverrideChecksCatchMistakes(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(o *podmanOverride)
+		want   string
+	}{
+		{"host-gateway kept", func(o *podmanOverride) {
+			s := o.Services["my-service"]
+			s.ExtraHosts = []string{"host.docker.internal:host-gateway"}
+			o.Services["my-service"] = s
+		}, "not host-gateway"},
+		{"gateway outside the subnet", func(o *podmanOverride) {
+			n := o.Networks["sample1"]
+			n.IPAM.Config = append(n.IPAM.Config[:0:0], n.IPAM.Config...)
+			n.IPAM.Config[0].Gateway = "${SAMPLE1_GATEWAY:-192.0.2.1}"
+			o.Networks["sample1"] = n
+		}, "not an address in the subnet"},
+		{"no IPAM driver option", func(o *podmanOverride) {
+			n := o.Networks["sample1"]
+			n.IPAM.Options = nil
+			o.Networks["sample1"] = n
+		}, "host-local"},
+		{"another service", func(o *podmanOverride) {
+			o.Services["interior"] = o.Services["my-service"]
+		}, "only the proxies"},
+		{"network renamed", func(o *podmanOverride) {
+			n := o.Networks["sample1"]
+			n.Name = "sample1"
+			o.Networks["sample1"] = n
+		}, "sample_sample1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := loadPodmanOverride(t)
+			if probs := checkPodmanOverride(o); len(probs) != 0 {
+				t.Fatalf("the unmutated file already has problems: %v", probs)
+			}
+			tt.mutate(&o)
+			probs := checkPodmanOverride(o)
+			if !slices.ContainsFunc(probs, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("mutation not reported (want a problem mentioning %q), got %v", tt.want, probs)
+			}
+		})
+	}
+}
+
+// TestE2EOverrideHealthchecks: the CI overrides' healthchecks run on docker and
+// podman alike (no CMD argument with spaces).
+func TestE2EOverrideHealthchecks(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot, "images", "e2e", "*.override.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CI overrides under images/e2e: %v", err)
+	}
+	for _, file := range files {
+		f := loadCompose(t, file)
+		for name, s := range f.Services {
+			for _, p := range cmdSpaces(name, s.healthTest()) {
+				t.Errorf("%s: %s", filepath.Base(file), p)
+			}
+		}
+	}
+	if p := cmdSpaces("x", []string{"CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"}); len(p) != 1 {
+		t.Errorf("cmdSpaces missed a CMD argument with spaces: %v", p)
 	}
 }

@@ -2,7 +2,9 @@
 # images.sh — the local images of the end-to-end run (sourced by e2e.sh after engine.sh).
 #
 #   edgeproxy-e2e/base:<hash>    debootstrap --variant=minbase bookworm + images/base/packages,
-#                                `docker import`ed; the tarball is cached in $E2E_CACHE
+#                                `docker import`ed; the tarball is cached in $E2E_CACHE (the
+#                                podman run reads the docker run's, $E2E_BASE_FROM, when it has
+#                                none, so debootstrap runs once per machine)
 #   edgeproxy-e2e/go:<ver>       the host's Go + /bin/sh, imported: the GO_IMAGE of
 #                                images/edgeproxy/Containerfile
 #   edgeproxy-e2e/router:test    images/testrouter/Containerfile: base + the fake skrouterd
@@ -11,6 +13,8 @@
 #   edgeproxy-e2e/edgeproxy:test images/edgeproxy/Containerfile, GO_IMAGE=go, ROUTER_IMAGE=router
 
 E2E_SUITE=${E2E_SUITE:-bookworm}
+# Where else a base tarball may already be (read only): the docker run's cache.
+E2E_BASE_FROM=${E2E_BASE_FROM:-/var/cache/edgeproxy-e2e}
 GO_ROOT=${GO_ROOT:-$(go env GOROOT 2>/dev/null || echo /usr/local/go)}
 
 # debian_mirror prints the Debian mirror apt is configured with (E2E_MIRROR wins).
@@ -32,6 +36,9 @@ build_base() {
 	BASE_IMAGE=edgeproxy-e2e/base:$hash
 	if image_exists "$BASE_IMAGE"; then log "base image $BASE_IMAGE (cached)"; return; fi
 	tarball=$E2E_CACHE/base-$hash.tar
+	if [[ ! -s $tarball && -s $E2E_BASE_FROM/base-$hash.tar ]]; then
+		tarball=$E2E_BASE_FROM/base-$hash.tar
+	fi
 	if [[ ! -s $tarball ]]; then
 		rootfs=$E2E_CACHE/rootfs-$hash
 		umount_under "$rootfs"
@@ -87,11 +94,12 @@ build_go() {
 		mkdir -p "$stage$(dirname "$lib")"
 		cp -L "$lib" "$stage$lib"
 	done
+	# One ENV per --change: podman's import takes the rest of the line as one value.
 	tar -c --numeric-owner -C "$stage" . \
 		-C "$GO_ROOT/.." --transform "s,^$(basename "$GO_ROOT"),usr/local/go," "$(basename "$GO_ROOT")" |
 		"$DOCKER" import \
 			--change 'ENV PATH=/usr/local/go/bin:/usr/bin:/bin' \
-			--change 'ENV GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=vendor' \
+			--change 'ENV GOTOOLCHAIN=local' --change 'ENV GOPROXY=off' --change 'ENV GOFLAGS=-mod=vendor' \
 			- "$GO_IMAGE" >/dev/null
 	rm -rf "$stage"
 }
@@ -135,7 +143,8 @@ build_images() {
 	wait "$pid_go" || rc=$?
 	((rc == 0)) || { tail -n 40 "$E2E_LOGS/build-stage.log" >&2; die "the edgeproxy build stage failed"; }
 	if [[ -n ${E2E_ROUTER_IMAGE:-} ]]; then
-		image_exists "$E2E_ROUTER_IMAGE" || die "E2E_ROUTER_IMAGE=$E2E_ROUTER_IMAGE is not a local image (docker load it first)"
+		image_exists "$E2E_ROUTER_IMAGE" ||
+			die "E2E_ROUTER_IMAGE=$E2E_ROUTER_IMAGE is not a local image of the $E2E_ENGINE e2e engine (docker load or import it first, DOCKER_HOST=$DOCKER_HOST)"
 		ROUTER_IMAGE=$E2E_ROUTER_IMAGE
 		log "router image $ROUTER_IMAGE (given)"
 	else
