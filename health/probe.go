@@ -278,10 +278,8 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 }
 
 // uplinkFrom fills u from the connector records (the one named
-// u.Connector, else the only edge connector). The link is open when the
-// connector reports SUCCESS with the router's "[Cn] Connection Opened: ...
-// container_id=<interior>" message (captures a-link-up; on link loss it is
-// CONNECTING with the error).
+// u.Connector, else the only edge connector); the link is open as the
+// connector itself reports it (mgmt.LinkOpened).
 func uplinkFrom(u UplinkStatus, connectors []mgmt.Record) UplinkStatus {
 	var found *mgmt.Connector
 	var edge []mgmt.Connector
@@ -302,22 +300,10 @@ func uplinkFrom(u UplinkStatus, connectors []mgmt.Record) UplinkStatus {
 		u.Found = true
 		u.ConnectionStatus = found.ConnectionStatus
 		u.ConnectionMsg = found.ConnectionMsg
-		if found.ConnectionStatus == "SUCCESS" && strings.Contains(found.ConnectionMsg, "Connection Opened") {
-			u.LinkOpen = true
-			u.Container = openedContainer(found.ConnectionMsg)
-		}
+		u.LinkOpen = found.Opened()
+		u.Container = found.Peer()
 	}
 	return u
-}
-
-// openedContainer is the container_id=<id> of a "Connection Opened" message.
-func openedContainer(msg string) string {
-	_, rest, ok := strings.Cut(msg, "container_id=")
-	if !ok {
-		return ""
-	}
-	id, _, _ := strings.Cut(rest, " ")
-	return id
 }
 
 func fillListener(l *ListenerStatus, recs []mgmt.Record) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/health"
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 )
 
@@ -72,12 +73,12 @@ func harnessRouterPIDs(t *testing.T, record string) []int {
 }
 
 // linkUp checks that the router behind mgmt has its edge link up.
-func linkUp(mgmt string) error {
-	status, msg, err := routertest.LinkStatus(mgmt)
+func linkUp(addr string) error {
+	status, msg, err := routertest.LinkStatus(addr)
 	if err != nil {
 		return err
 	}
-	if status != "SUCCESS" || !strings.Contains(msg, "Connection Opened") {
+	if !mgmt.LinkOpened(status, msg) {
 		return fmt.Errorf("edge link %s: %q", status, msg)
 	}
 	return nil

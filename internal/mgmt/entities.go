@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Typed views of the router entities edgeproxy uses, decoded from Records
-// (attribute names as in shared/skrouterd/captures). Absent or null
+// (attribute names as in internal/routertest/testdata/captures). Absent or null
 // attributes read as zero values.
 
 // Connector is an io.skupper.router.connector (the edge uplink).
@@ -18,6 +19,32 @@ type Connector struct {
 	Port             int
 	ConnectionStatus string // INITIALIZING, CONNECTING, SUCCESS, FAILED, CLOSING, UNKNOWN
 	ConnectionMsg    string
+}
+
+// LinkOpened reports whether a connector's connectionStatus and
+// connectionMsg say its connection is open: SUCCESS with the router's
+// "[Cn] Connection Opened: ... container_id=<peer>" message (captures
+// a-link-up). A real router shows SUCCESS with an empty message for a moment
+// before the connection opens, and CONNECTING with the error once it is lost.
+func LinkOpened(status, msg string) bool {
+	return status == "SUCCESS" && strings.Contains(msg, "Connection Opened")
+}
+
+// Opened reports whether c's connection is open (LinkOpened).
+func (c Connector) Opened() bool { return LinkOpened(c.ConnectionStatus, c.ConnectionMsg) }
+
+// Peer is the container id of the peer c's open connection reached (the
+// container_id=<id> of its message), or "".
+func (c Connector) Peer() string {
+	if !c.Opened() {
+		return ""
+	}
+	_, rest, ok := strings.Cut(c.ConnectionMsg, "container_id=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, " ")
+	return id
 }
 
 // ConnectorAttributes are the attributes ConnectorFrom reads.

@@ -54,3 +54,23 @@ func TestEntityDecoders(t *testing.T) {
 		}
 	}
 }
+
+// The connector's own status and message say whether its link is open.
+func TestConnectorOpened(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status, msg string
+		open        bool
+		peer        string
+	}{
+		{"SUCCESS", "[C1] Connection Opened: dir=out host=127.0.0.1:45671 encrypted=no auth=ANONYMOUS user=(null) container_id=interior", true, "interior"},
+		{"SUCCESS", "[C3] Connection Opened: dir=out host=127.0.0.1:45681 encrypted=TLSv1.3 auth=EXTERNAL user=(null) container_id=site-a props={}", true, "site-a"},
+		{"SUCCESS", "", false, ""}, // a real router, for a moment before the connection opens
+		{"CONNECTING", "Connection to 127.0.0.1:45671 failed: proton:io Connection refused - disconnected 127.0.0.1:45671", false, ""},
+	} {
+		c := Connector{ConnectionStatus: tt.status, ConnectionMsg: tt.msg}
+		if c.Opened() != tt.open || c.Peer() != tt.peer {
+			t.Errorf("%s %q: opened %v peer %q, want %v %q", tt.status, tt.msg, c.Opened(), c.Peer(), tt.open, tt.peer)
+		}
+	}
+}

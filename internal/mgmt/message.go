@@ -10,7 +10,7 @@ import (
 
 // This file builds AMQP management requests and parses their answers. It is
 // pure (no I/O) so it can be tested on hand-built messages shaped like the
-// captures in shared/skrouterd/captures/raw.
+// captures in internal/routertest/testdata/captures/raw.
 
 // ManagementAddress is the router's management node (the sender's target).
 const ManagementAddress = "$management"

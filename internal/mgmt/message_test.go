@@ -9,7 +9,7 @@ import (
 	"github.com/Azure/go-amqp"
 )
 
-// The messages below are shaped like shared/skrouterd/captures/raw/
+// The messages below are shaped like internal/routertest/testdata/captures/raw/
 // edge-raw-management-exchange.json: statusCode int32, string
 // statusDescription, QUERY bodies {attributeNames, results}, counters as
 // int32/int64, ports as strings, empty bodies as empty maps.

@@ -3,9 +3,10 @@ package routertest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 )
 
 // StartTimeout bounds how long a router may take to answer management. A real
@@ -104,10 +105,9 @@ func (e *Edge) WaitLink(t testing.TB, want string, timeout time.Duration) {
 		if st != want {
 			return fmt.Errorf("connectionStatus %s (%s), want %s", st, msg, want)
 		}
-		// A real router shows SUCCESS for a moment before the connection is
-		// opened (connectionMsg "" and no edge connection listed yet; seen
-		// with skupper-router main): the link is up once the message says so.
-		if want == "SUCCESS" && !strings.Contains(msg, "Connection Opened") {
+		// SUCCESS counts once the connection is open (mgmt.LinkOpened: a real
+		// router shows SUCCESS with an empty message for a moment first).
+		if want == "SUCCESS" && !mgmt.LinkOpened(st, msg) {
 			return fmt.Errorf("connectionStatus SUCCESS, connectionMsg %q: not opened yet", msg)
 		}
 		return nil
