@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeproxy/edgeproxy/internal/poll"
-
-	"github.com/edgeproxy/edgeproxy/internal/notify"
-	"github.com/edgeproxy/edgeproxy/supervisor"
-
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
+	"github.com/edgeproxy/edgeproxy/internal/notify"
+	"github.com/edgeproxy/edgeproxy/internal/poll"
+	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
 // Records as the router gives them in the captures (a-link-up,

@@ -15,16 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeproxy/edgeproxy/internal/poll"
-
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/edgeproxy/edgeproxy/supervisor"
-
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
+	"github.com/edgeproxy/edgeproxy/internal/poll"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
+	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
 // staticSource serves one fixed snapshot.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/poll"
-
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 

@@ -148,14 +148,13 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				e = s.exited(c, ws)
 				break wait
 			case lf := <-c.listenFailed:
-				gaveUp = listenFailure(lf[0], lf[1], s.cfg.Management)
 				if lf[0] != s.cfg.Management {
 					// Another listener (a tcpListener reports its own status):
 					// the router runs on without it.
 					s.logger.Warn("router reported a listener error", "pid", c.pid, "listener", lf[0], "reason", lf[1])
-					gaveUp = ""
 					continue
 				}
+				gaveUp = listenFailure(lf[0], lf[1], s.cfg.Management)
 				s.update(func(st *Status) { st.Problem = gaveUp })
 				s.logger.Error("router has no management: stopping it and giving up", "pid", c.pid, "reason", gaveUp, "after", ListenerFailGrace)
 				grace = time.After(ListenerFailGrace)

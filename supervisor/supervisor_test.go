@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/poll"
-
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 

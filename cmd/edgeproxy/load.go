@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/edgeproxy/edgeproxy/internal/proc"
-
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -17,6 +15,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/edgeproxy/edgeproxy/internal/problems"
+	"github.com/edgeproxy/edgeproxy/internal/proc"
 )
 
 // envPrefix marks configuration variables. EDGEPROXY_CONFIG names the YAML

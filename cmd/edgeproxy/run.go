@@ -9,10 +9,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/edgeproxy/edgeproxy/internal/proc"
-
 	"github.com/oklog/run"
 
+	"github.com/edgeproxy/edgeproxy/internal/proc"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )

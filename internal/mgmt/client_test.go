@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeproxy/edgeproxy/internal/poll"
-
 	"github.com/Azure/go-amqp"
+
+	"github.com/edgeproxy/edgeproxy/internal/poll"
 )
 
 // fakeLink is an in-memory management link: every sent request goes to

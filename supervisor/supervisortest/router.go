@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/jsonl"
-
 	"github.com/edgeproxy/edgeproxy/internal/proc"
 )
 
@@ -135,7 +134,7 @@ func runRouter(c Controls) int {
 			return c.ExitCode
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
-			record(c, Event{Event: "signal", Signal: sigName(sig)})
+			record(c, Event{Event: "signal", Signal: proc.SignalName(sig)})
 			switch {
 			case sig == syscall.SIGHUP:
 				hupped = true // like skrouterd: SIGTERM is ignored from now on
@@ -188,5 +187,3 @@ func Count(events []Event, kind, sig string) int {
 	}
 	return n
 }
-
-func sigName(s syscall.Signal) string { return proc.SignalName(s) }
