@@ -8,20 +8,6 @@ import (
 	"strconv"
 )
 
-// attr is one attribute of an entity; entities keep their attributes in the
-// order they are added so the output never depends on map iteration.
-type attr struct {
-	key   string
-	value any
-}
-
-type entity struct {
-	typ   string
-	attrs []attr
-}
-
-func (e *entity) set(key string, value any) { e.attrs = append(e.attrs, attr{key, value}) }
-
 // Render validates c and returns the edge-mode skrouterd.json: a list of
 // [entityType, attributes] in a fixed order — router, sslProfile (TLS only),
 // management listener, edge connector, tcpListeners in configuration order,
@@ -35,7 +21,7 @@ func Render(c Config) ([]byte, error) {
 	all := entities(c)
 	for i, e := range all {
 		if err := writeEntity(&buf, e); err != nil {
-			return nil, fmt.Errorf("render %s: %w", e.typ, err)
+			return nil, fmt.Errorf("render %s: %w", e.Type, err)
 		}
 		if i < len(all)-1 {
 			buf.WriteByte(',')
@@ -46,10 +32,10 @@ func Render(c Config) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func entities(c Config) []entity {
-	var out []entity
+func entities(c Config) []Entity {
+	var out []Entity
 
-	router := entity{typ: "router"}
+	router := Entity{Type: "router"}
 	router.set("mode", "edge")
 	router.set("id", c.Router.ID)
 	if c.Router.WorkerThreads > 0 {
@@ -63,7 +49,7 @@ func entities(c Config) []entity {
 
 	tls := c.Uplink.TLS
 	if tls.Enabled() {
-		ssl := entity{typ: "sslProfile"}
+		ssl := Entity{Type: "sslProfile"}
 		ssl.set("name", UplinkSSLProfileName)
 		if tls.CAFile != "" {
 			ssl.set("caCertFile", tls.CAFile)
@@ -72,18 +58,21 @@ func entities(c Config) []entity {
 			ssl.set("certFile", tls.CertFile)
 			ssl.set("privateKeyFile", tls.KeyFile)
 		}
+		if tls.Ordinal > 0 {
+			ssl.set("ordinal", tls.Ordinal)
+		}
 		out = append(out, ssl)
 	}
 
 	mgmtHost, mgmtPort, _ := net.SplitHostPort(c.Router.Management)
-	mgmt := entity{typ: "listener"}
+	mgmt := Entity{Type: "listener"}
 	mgmt.set("name", ManagementListenerName)
 	mgmt.set("host", mgmtHost)
 	mgmt.set("port", mgmtPort)
 	mgmt.set("role", "normal")
 	out = append(out, mgmt)
 
-	uplink := entity{typ: "connector"}
+	uplink := Entity{Type: "connector"}
 	uplink.set("name", UplinkConnectorName)
 	uplink.set("host", c.Uplink.Host)
 	uplink.set("port", strconv.Itoa(c.Uplink.Port))
@@ -95,7 +84,7 @@ func entities(c Config) []entity {
 	out = append(out, uplink)
 
 	for _, l := range c.Listeners {
-		tl := entity{typ: "tcpListener"}
+		tl := Entity{Type: "tcpListener"}
 		tl.set("name", l.Name)
 		tl.set("host", l.Host)
 		tl.set("port", strconv.Itoa(l.Port))
@@ -106,12 +95,12 @@ func entities(c Config) []entity {
 		out = append(out, tl)
 	}
 
-	def := entity{typ: "log"}
+	def := Entity{Type: "log"}
 	def.set("module", "DEFAULT")
 	def.set("enable", c.Router.LogLevel+"+")
 	out = append(out, def)
 
-	flow := entity{typ: "log"}
+	flow := Entity{Type: "log"}
 	flow.set("module", "FLOW_LOG")
 	if c.Router.FlowLog {
 		flow.set("enable", c.Router.LogLevel+"+")
@@ -122,22 +111,22 @@ func entities(c Config) []entity {
 	return out
 }
 
-func writeEntity(buf *bytes.Buffer, e entity) error {
-	typ, err := json.Marshal(e.typ)
+func writeEntity(buf *bytes.Buffer, e Entity) error {
+	typ, err := json.Marshal(e.Type)
 	if err != nil {
 		return err
 	}
 	buf.WriteString("    [")
 	buf.Write(typ)
 	buf.WriteString(", {")
-	for i, a := range e.attrs {
-		k, err := json.Marshal(a.key)
+	for i, a := range e.Attrs {
+		k, err := json.Marshal(a.Key)
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(a.value)
+		v, err := json.Marshal(a.Value)
 		if err != nil {
-			return fmt.Errorf("attribute %s: %w", a.key, err)
+			return fmt.Errorf("attribute %s: %w", a.Key, err)
 		}
 		if i > 0 {
 			buf.WriteString(", ")
