@@ -111,14 +111,24 @@ func (c *Client) Read(ctx context.Context, entityType, name string) (Record, err
 	return c.entity(ctx, Request{Operation: OpRead, EntityType: entityType, Name: name})
 }
 
-// Create creates an entity and returns it as the router reports it.
+// Create creates an entity and returns it as the router reports it; any
+// answer but 201 is a *StatusError with the router's description.
 func (c *Client) Create(ctx context.Context, entityType, name string, attributes map[string]any) (Record, error) {
-	return c.entity(ctx, Request{Operation: OpCreate, EntityType: entityType, Name: name, Attributes: attributes})
+	return c.entity(ctx, Request{Operation: OpCreate, EntityType: entityType, Name: name, Attributes: attributes, Expect: StatusCreated})
 }
 
-// Delete deletes the entity of entityType named name.
+// Update changes the named entity's attributes (only those the schema
+// marks updatable; the router answers 400 for others) and returns the
+// entity as the router now reports it; any answer but 200 is a
+// *StatusError.
+func (c *Client) Update(ctx context.Context, entityType, name string, attributes map[string]any) (Record, error) {
+	return c.entity(ctx, Request{Operation: OpUpdate, EntityType: entityType, Name: name, Attributes: attributes, Expect: StatusOK})
+}
+
+// Delete deletes the entity of entityType named name; any answer but 204 is
+// a *StatusError (a missing entity: 404, see IsNotFound).
 func (c *Client) Delete(ctx context.Context, entityType, name string) error {
-	_, err := c.Do(ctx, Request{Operation: OpDelete, EntityType: entityType, Name: name})
+	_, err := c.Do(ctx, Request{Operation: OpDelete, EntityType: entityType, Name: name, Expect: StatusNoContent})
 	return err
 }
 
