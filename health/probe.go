@@ -63,7 +63,8 @@ type ProberConfig struct {
 // Prober polls the router every interval and keeps one snapshot.
 type Prober struct {
 	cfg    Config
-	target Target
+	target atomic.Pointer[Target] // replaced by SetTarget on a reload
+	reload atomic.Pointer[ReloadStatus]
 	mgmt   Management
 	sup    Supervisor
 	log    *slog.Logger
@@ -97,24 +98,35 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp}
+	p := &Prober{cfg: cfg.Health, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp}
+	target := cfg.Target
+	p.target.Store(&target)
 	first := p.base(sup.Status())
 	p.snap.Store(first)
 	return p
 }
 
+// SetTarget replaces what the router is expected to have (a reloaded
+// configuration); the next probe checks it.
+func (p *Prober) SetTarget(t Target) { p.target.Store(&t) }
+
+// SetReload publishes how the last configuration reload went (/status).
+func (p *Prober) SetReload(r ReloadStatus) { p.reload.Store(&r) }
+
 // base is a snapshot with no management results yet.
 func (p *Prober) base(st supervisor.Status) *Snapshot {
+	target := p.target.Load()
 	s := &Snapshot{
+		Reload:            p.reload.Load(),
 		StaleAfter:        3 * (p.cfg.Interval + p.cfg.Timeout),
 		Supervisor:        st,
 		Stopping:          p.stopping.Load(),
 		ManagementAddress: p.cfg.Management,
 		RequireListeners:  p.cfg.RequireListeners,
-		Uplink:            UplinkStatus{Host: p.target.UplinkHost, Port: p.target.UplinkPort, Connector: p.target.Connector},
-		Listeners:         make([]ListenerStatus, len(p.target.Listeners)),
+		Uplink:            UplinkStatus{Host: target.UplinkHost, Port: target.UplinkPort, Connector: target.Connector},
+		Listeners:         make([]ListenerStatus, len(target.Listeners)),
 	}
-	for i, l := range p.target.Listeners {
+	for i, l := range target.Listeners {
 		s.Listeners[i] = ListenerStatus{ListenerSpec: l}
 	}
 	return s
@@ -129,13 +141,15 @@ func (p *Prober) Snapshot() *Snapshot {
 	s := p.snap.Load()
 	st := p.sup.Status()
 	stopping := p.stopping.Load()
+	reload := p.reload.Load()
 	if st.Phase == s.Supervisor.Phase && st.PID == s.Supervisor.PID && st.Restarts == s.Supervisor.Restarts &&
-		st.Problem == s.Supervisor.Problem && stopping == s.Stopping {
+		st.Problem == s.Supervisor.Problem && stopping == s.Stopping && reload == s.Reload {
 		return s
 	}
 	c := *s
 	c.Supervisor = st
 	c.Stopping = stopping
+	c.Reload = reload
 	return &c
 }
 
@@ -262,9 +276,9 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	if len(results[2].recs) > 0 {
 		s.RouterID = results[2].recs[0].String("id")
 	}
-	if p.target.RouterID != "" && s.RouterID != p.target.RouterID {
+	if id := p.target.Load().RouterID; id != "" && s.RouterID != id {
 		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
-			p.cfg.Management, s.RouterID, p.target.RouterID)
+			p.cfg.Management, s.RouterID, id)
 		return
 	}
 	s.ManagementOK = true

@@ -90,6 +90,28 @@ type Snapshot struct {
 
 	// RequireListeners makes a down tcpListener fail readiness.
 	RequireListeners bool
+
+	// Reload is how the last configuration reload went; nil before the first.
+	Reload *ReloadStatus
+}
+
+// ReloadStatus is how configuration reloads went (SIGHUP, a changed
+// --config file or TLS file), as live reconfiguration reports it.
+type ReloadStatus struct {
+	Reloads     int       // reloads attempted
+	Trigger     string    // what started the last one: "SIGHUP", "file change: <path>"
+	LastAttempt time.Time // when the last one started
+	LastSuccess time.Time // when the last successful one ended (zero: none yet)
+	// OK: the last reload was applied (or changed nothing). Error says why
+	// it was not: every configuration problem, or the failed step.
+	OK    bool
+	Error string
+	// Applied is how the last successful one was applied: "unchanged",
+	// "live" or "restart: <reason>"; Changes lists the entities changed.
+	Applied string
+	Changes []string
+	// Duration is how long the last one took, from trigger to applied.
+	Duration time.Duration
 }
 
 // LiveChecks evaluates the liveness checks at time now.
