@@ -39,6 +39,9 @@ type Target struct {
 	// from a router with another id (another process on the management
 	// port) are not this proxy's router's. Empty: not checked.
 	RouterID string
+	// Management is the router's management address; empty: the health
+	// section's (Config.Management).
+	Management string
 	// Connector is the edge connector's name (routerconf.UplinkConnectorName).
 	Connector  string
 	UplinkHost string
@@ -121,7 +124,7 @@ func (p *Prober) base(st supervisor.Status) *Snapshot {
 		StaleAfter:        3 * (p.cfg.Interval + p.cfg.Timeout),
 		Supervisor:        st,
 		Stopping:          p.stopping.Load(),
-		ManagementAddress: p.cfg.Management,
+		ManagementAddress: cmp.Or(target.Management, p.cfg.Management),
 		RequireListeners:  p.cfg.RequireListeners,
 		Uplink:            UplinkStatus{Host: target.UplinkHost, Port: target.UplinkPort, Connector: target.Connector},
 		Listeners:         make([]ListenerStatus, len(target.Listeners)),
@@ -278,7 +281,7 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	}
 	if id := p.target.Load().RouterID; id != "" && s.RouterID != id {
 		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
-			p.cfg.Management, s.RouterID, id)
+			s.ManagementAddress, s.RouterID, id)
 		return
 	}
 	s.ManagementOK = true

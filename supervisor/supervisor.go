@@ -36,6 +36,8 @@ type Supervisor struct {
 	linkSeen atomic.Pointer[linkReport]
 	// restarts carries planned restarts (Restart) to Run.
 	restarts chan string
+	// management is Config.Management, until SetManagement.
+	management atomic.Pointer[string]
 
 	changed notify.Broadcast // notified at every status change
 }
@@ -61,6 +63,10 @@ type linkReport struct {
 	pid int
 	at  time.Time
 }
+
+// SetManagement changes the management listener the supervisor watches for
+// (Config.Management), before a Restart that moves it.
+func (s *Supervisor) SetManagement(hostPort string) { s.management.Store(&hostPort) }
 
 // Restart asks Run for one planned restart of the router (stop as on
 // shutdown, start again at once, no backoff), logged with reason: live
@@ -106,6 +112,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) *Supervisor {
 		o(s)
 	}
 	s.status.Store(&Status{Phase: PhaseStarting})
+	s.management.Store(&s.cfg.Management)
 	return s
 }
 
@@ -187,13 +194,14 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				e = s.exited(c, ws)
 				break wait
 			case lf := <-c.listenFailed:
-				if lf[0] != s.cfg.Management {
+				mgmtHP := *s.management.Load()
+				if lf[0] != mgmtHP {
 					// Another listener (a tcpListener reports its own status):
 					// the router runs on without it.
 					s.logger.Warn("router reported a listener error", "pid", c.pid, "listener", lf[0], "reason", lf[1])
 					continue
 				}
-				gaveUp = listenFailure(lf[0], lf[1], s.cfg.Management)
+				gaveUp = listenFailure(lf[0], lf[1], mgmtHP)
 				s.update(func(st *Status) { st.Problem = gaveUp })
 				s.logger.Error("router has no management: stopping it and giving up", "pid", c.pid, "reason", gaveUp, "after", ListenerFailGrace)
 				grace = time.After(ListenerFailGrace)

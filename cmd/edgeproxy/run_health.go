@@ -21,6 +21,22 @@ const healthShutdownGrace = time.Second
 // The HTTP port is bound here, so a port in use fails `run` before anything
 // starts.
 func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
+	h, err := newHealth(s, sup, logger)
+	if err != nil {
+		return nil, err
+	}
+	return h.actors, nil
+}
+
+// healthParts are the health actors and what a reload changes in them.
+type healthParts struct {
+	actors []actor
+	prober *health.Prober
+	client *mgmt.Client
+}
+
+// newHealth builds the health actors (healthActors).
+func newHealth(s *settings, sup routerSupervisor, logger *slog.Logger) (*healthParts, error) {
 	logger = logger.With("component", "health")
 	client := mgmt.NewClient(mgmt.ClientConfig{
 		Address: s.Health.Management,
@@ -42,7 +58,7 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 		return nil, &configError{p.Err()}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return []actor{
+	return &healthParts{prober: prober, client: client, actors: []actor{
 		{ // the poller: probes the router every health.interval into one snapshot
 			name:    "health-poller",
 			execute: func() error { return prober.Run(ctx) },
@@ -69,7 +85,7 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 				}()
 			},
 		},
-	}, nil
+	}}, nil
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
@@ -105,6 +121,7 @@ func waitRouterDown(sup routerSupervisor, limit time.Duration) {
 func healthTarget(rc routerconf.Config) health.Target {
 	return health.Target{
 		RouterID:   rc.Router.ID,
+		Management: rc.Router.Management,
 		Connector:  routerconf.UplinkConnectorName,
 		UplinkHost: rc.Uplink.Host,
 		UplinkPort: rc.Uplink.Port,
