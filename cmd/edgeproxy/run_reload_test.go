@@ -78,7 +78,9 @@ func (rp *reloadProxy) yaml(listeners []yamlListener) string {
 
 // write replaces the configuration file as editors do: a new file renamed
 // over it (through a symlink, the file it points to).
-func (rp *reloadProxy) write(t *testing.T, listeners []yamlListener) { writeAtomic(t, rp.config, rp.yaml(listeners)) }
+func (rp *reloadProxy) write(t *testing.T, listeners []yamlListener) {
+	writeAtomic(t, rp.config, rp.yaml(listeners))
+}
 
 func writeAtomic(t *testing.T, path, content string) {
 	t.Helper()
