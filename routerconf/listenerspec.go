@@ -3,7 +3,9 @@ package routerconf
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,10 +64,10 @@ func parseListenerEntry(entry string) (Listener, error) {
 // NameListeners gives every unnamed listener a name derived from its address
 // (my-service:8080 → my-service-8080), adding the port and then an index
 // where that would collide, so names are unique and stable. The reserved
-// names of edgeproxy's own entities are never given.
-func NameListeners(ls []Listener) {
+// names of edgeproxy's own entities, and the names in own, are never given.
+func NameListeners(ls []Listener, own ...string) {
 	taken := map[string]bool{}
-	for _, n := range reservedNames {
+	for _, n := range append(slices.Clone(reservedNames), own...) {
 		taken[n] = true
 	}
 	for _, l := range ls {
@@ -107,4 +109,11 @@ func sanitizeName(address string) string {
 		name = "listener"
 	}
 	return name
+}
+
+// NameEntities names the unnamed uplinks (NameUplinks) and then the unnamed
+// listeners (NameListeners), never with a name of edgeproxy's own entities.
+func (c *Config) NameEntities() {
+	NameUplinks(c.Uplinks)
+	NameListeners(c.Listeners, slices.Collect(maps.Keys(c.ownNames()))...)
 }

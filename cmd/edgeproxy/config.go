@@ -42,7 +42,8 @@ type logSettings struct {
 // docs_test.go checks they do). loadSettings decodes into it.
 type configKeys struct {
 	Router     routerKeys            `koanf:"router"`
-	Uplink     routerconf.Uplink     `koanf:"uplink"`
+	Uplink     uplinkKeys            `koanf:"uplink"`
+	Uplinks    []routerconf.Uplink   `koanf:"uplinks"`
 	Listeners  []routerconf.Listener `koanf:"listeners"`
 	Supervisor supervisor.Config     `koanf:"supervisor"`
 	Health     health.Config         `koanf:"health"`
@@ -55,6 +56,14 @@ type routerKeys struct {
 	routerconf.Router `koanf:",squash"`
 	Binary            string `koanf:"binary"`
 	ConfigFile        string `koanf:"config_file"`
+}
+
+// uplinkKeys is the one-entry form of the uplinks: `uplink` is the only
+// interior router when `uplinks` is not set (its connector is named uplink).
+type uplinkKeys struct {
+	Host string         `koanf:"host"`
+	Port int            `koanf:"port"`
+	TLS  routerconf.TLS `koanf:"tls"`
 }
 
 // defaultKeys are the built-in values (the zero value for keys not set here).
@@ -70,7 +79,7 @@ func defaultKeys() configKeys {
 			Binary:     "skrouterd",
 			ConfigFile: "/tmp/edgeproxy/skrouterd.json",
 		},
-		Uplink: routerconf.Uplink{
+		Uplink: uplinkKeys{
 			Host: "host.docker.internal",
 			Port: 45671,
 			TLS:  routerconf.TLS{VerifyHostname: true},
@@ -110,8 +119,13 @@ func defaults() map[string]any {
 	return k.All()
 }
 
-// listenerFields are the keys one entry of `listeners` may have, in order.
-var listenerFields = tagNames(reflect.TypeFor[routerconf.Listener]())
+// listenerFields are the keys one entry of `listeners` may have, in order;
+// uplinkFields and tlsFields those of an entry of `uplinks` and of its tls.
+var (
+	listenerFields = tagNames(reflect.TypeFor[routerconf.Listener]())
+	uplinkFields   = tagNames(reflect.TypeFor[routerconf.Uplink]())
+	tlsFields      = tagNames(reflect.TypeFor[routerconf.TLS]())
+)
 
 // tagNames are the keys of a struct's fields, in field order.
 func tagNames(t reflect.Type) []string {
@@ -130,7 +144,7 @@ func (c configKeys) toSettings(source string) *settings {
 	s := &settings{
 		Router: routerconf.Config{
 			Router:    c.Router.Router,
-			Uplink:    c.Uplink,
+			Uplinks:   c.uplinks(),
 			Listeners: c.Listeners,
 		},
 		Supervisor: c.Supervisor,
@@ -138,12 +152,26 @@ func (c configKeys) toSettings(source string) *settings {
 		Log:        c.Log,
 		Source:     source,
 	}
-	routerconf.NameListeners(s.Router.Listeners)
+	s.Router.NameEntities()
 	s.Supervisor.Binary = c.Router.Binary
 	s.Supervisor.ConfigFile = c.Router.ConfigFile
 	s.Supervisor.Management = routerconf.ListenerHostPort(s.Router.Router.Management)
 	s.Health.Management = s.Router.Router.Management
 	return s
+}
+
+// uplinks are the interior routers: `uplinks` when set, else the one
+// `uplink` (loadSettings refuses both). Each carries its key for messages.
+func (c configKeys) uplinks() []routerconf.Uplink {
+	if len(c.Uplinks) == 0 {
+		u := c.Uplink
+		return []routerconf.Uplink{{Host: u.Host, Port: u.Port, TLS: u.TLS, Key: "uplink"}}
+	}
+	out := slices.Clone(c.Uplinks)
+	for i := range out {
+		out[i].Key = fmt.Sprintf("uplinks[%d]", i)
+	}
+	return out
 }
 
 // validate reports every problem with what the values mean: each section's

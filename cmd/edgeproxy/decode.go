@@ -34,7 +34,7 @@ func decode(k *koanf.Koanf, c *configKeys) error {
 		Tag: tagName,
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
-				durationHook, listenersHook, listenerHook, stringHook, intHook, boolHook,
+				durationHook, listenersHook, listenerHook, uplinksHook, uplinkHook, stringHook, intHook, boolHook,
 				nullHook, // last: the only hook that may return nil
 			),
 			MatchName: func(mapKey, fieldName string) bool { return mapKey == fieldName },
@@ -131,14 +131,7 @@ func listenersHook(_, to reflect.Type, data any) (any, error) {
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			out[i] = item
-			if item == nil {
-				out[i] = null{}
-			}
-		}
-		return out, nil
+		return nullItems(v), nil
 	default:
 		return nil, bad(v, "must be a list of {%s} or a PORT=ADDRESS spec string", strings.Join(listenerFields, ", "))
 	}
@@ -163,15 +156,114 @@ func listenerHook(_, to reflect.Type, data any) (any, error) {
 		if _, ok := m["port"]; !ok {
 			m["port"] = nil
 		}
-		for f, value := range m {
-			if value == nil {
-				m[f] = null{}
-			}
-		}
-		return m, nil
+		return nullValues(m), nil
 	default:
 		return nil, bad(v, "must be a map with keys %s", strings.Join(listenerFields, ", "))
 	}
+}
+
+// uplinksHook decodes `uplinks`: a YAML list of {name, host, port, tls} or,
+// as EDGEPROXY_UPLINKS gives it, a spec string "[NAME=]HOST:PORT,...",
+// whose entries uplinkHook parses (and reports, each at its index).
+func uplinksHook(_, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[[]routerconf.Uplink]() {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case []routerconf.Uplink, null:
+		return v, nil
+	case string:
+		return uplinkSpecEntries(v), nil
+	case []any:
+		return nullItems(v), nil
+	default:
+		return nil, bad(v, "must be a list of {%s} or a [NAME=]HOST:PORT spec string", strings.Join(uplinkFields, ", "))
+	}
+}
+
+// uplinkSpecEntries are the non-empty entries of an uplink spec string,
+// each still a string (uplinkHook parses it).
+func uplinkSpecEntries(spec string) []any {
+	var out []any
+	for _, e := range strings.Split(spec, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// uplinkSpecMap parses one spec entry into the map a YAML entry would be.
+func uplinkSpecMap(entry string) (map[string]any, error) {
+	u, err := routerconf.ParseUplinkEntry(entry)
+	if err != nil {
+		return nil, bad(entry, "%v; each entry is [NAME=]HOST:PORT, e.g. interior-a:45671", err)
+	}
+	m := map[string]any{"host": u.Host, "port": u.Port}
+	if u.Name != "" {
+		m["name"] = u.Name
+	}
+	return m, nil
+}
+
+// uplinkHook decodes one entry of `uplinks`: a missing port is reported
+// like a null one, and tls.verify_hostname defaults to true as uplink's.
+func uplinkHook(_, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[routerconf.Uplink]() {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case routerconf.Uplink:
+		return v, nil
+	case string: // an entry of EDGEPROXY_UPLINKS
+		m, err := uplinkSpecMap(v)
+		if err != nil {
+			return nil, err
+		}
+		return uplinkHook(nil, to, m)
+	case map[string]any:
+		m := maps.Clone(v)
+		if _, ok := m["port"]; !ok {
+			m["port"] = nil
+		}
+		tls := map[string]any{}
+		switch t := m["tls"].(type) {
+		case map[string]any:
+			tls = maps.Clone(t)
+		case nil:
+		default:
+			return nil, bad(t, "tls must be a map with keys %s", strings.Join(tlsFields, ", "))
+		}
+		if _, ok := tls["verify_hostname"]; !ok {
+			tls["verify_hostname"] = true
+		}
+		m["tls"] = nullValues(tls)
+		return nullValues(m), nil
+	default:
+		return nil, bad(v, "must be a map with keys %s", strings.Join(uplinkFields, ", "))
+	}
+}
+
+// nullItems is items with each nil (a YAML null entry) marked null{}.
+func nullItems(items []any) []any {
+	out := make([]any, len(items))
+	for i, item := range items {
+		out[i] = item
+		if item == nil {
+			out[i] = null{}
+		}
+	}
+	return out
+}
+
+// nullValues marks each nil value of m (a YAML null) null{}, in place.
+func nullValues(m map[string]any) map[string]any {
+	for f, value := range m {
+		if value == nil {
+			m[f] = null{}
+		}
+	}
+	return m
 }
 
 // stringHook decodes strings: scalars are taken as written, spaces trimmed.
