@@ -103,15 +103,20 @@ func checkKeys(k *koanf.Koanf, fromEnv map[string]string) (problems.List, []stri
 			p.Add(where, k.Get(key), "unknown key; known keys: %s", strings.Join(knownKeys(), ", "))
 		}
 	}
-	// koanf does not look into lists: check the YAML listeners' fields here.
-	items, _ := k.Get("listeners").([]any)
-	for i, item := range items {
-		m, _ := item.(map[string]any)
-		for _, f := range slices.Sorted(maps.Keys(m)) {
-			if !slices.Contains(listenerFields, f) {
-				key := fmt.Sprintf("listeners[%d].%s", i, f)
-				reported = append(reported, key)
-				p.Add(key, m[f], "unknown key; a listener has %s", strings.Join(listenerFields, ", "))
+	// koanf does not look into lists: check the YAML entries' fields here.
+	for _, list := range []struct {
+		key, what string
+		fields    []string
+	}{{"listeners", "a listener", listenerFields}, {"connectors", "a connector", connectorFields}} {
+		items, _ := k.Get(list.key).([]any)
+		for i, item := range items {
+			m, _ := item.(map[string]any)
+			for _, f := range slices.Sorted(maps.Keys(m)) {
+				if !slices.Contains(list.fields, f) {
+					key := fmt.Sprintf("%s[%d].%s", list.key, i, f)
+					reported = append(reported, key)
+					p.Add(key, m[f], "unknown key; %s has %s", list.what, strings.Join(list.fields, ", "))
+				}
 			}
 		}
 	}
