@@ -9,14 +9,20 @@
 // into these types.
 package routerconf
 
+import (
+	"net"
+	"strconv"
+)
+
 // Config is everything needed to render an edge-mode skrouterd.json.
 type Config struct {
 	Router Router
 	// Uplinks are the interior routers, each rendered as one edge connector
 	// (see uplinks.go): the router links to all of them, uses one and fails
 	// over to another by itself.
-	Uplinks   []Uplink
-	Listeners []Listener
+	Uplinks    []Uplink
+	Listeners  []Listener
+	Connectors []Connector
 }
 
 // Router is the router section: identity, management and logging.
@@ -35,7 +41,7 @@ type Router struct {
 	// line per HTTP request and costs about 20% of the request rate).
 	FlowLog bool `koanf:"flow_log"`
 	// SiteID, when set, is rendered as the router's metadata ({"id": SiteID})
-	// and as every tcpListener's siteId.
+	// and as every tcpListener's and tcpConnector's siteId.
 	SiteID string `koanf:"site_id"`
 }
 
@@ -70,3 +76,17 @@ type Listener struct {
 	Port    int    `koanf:"port"`
 	Address string `koanf:"address"`
 }
+
+// Connector is one tcpConnector: connections that arrive over the router
+// network for a routing address are opened to a target host:port (the
+// workload next to the proxy). The router dials the target only when a
+// flow arrives, once per flow.
+type Connector struct {
+	Name    string `koanf:"name"`
+	Address string `koanf:"address"`
+	Host    string `koanf:"host"`
+	Port    int    `koanf:"port"`
+}
+
+// Target is the connector's target as host:port.
+func (c Connector) Target() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }

@@ -26,8 +26,8 @@ func (e *entity) set(key string, value any) { e.attrs = append(e.attrs, attr{key
 // Render validates c and returns the edge-mode skrouterd.json: a list of
 // [entityType, attributes] in a fixed order — router, sslProfiles (TLS only,
 // one per distinct set of files), management listener, one edge connector per
-// uplink in configuration order, tcpListeners in configuration order,
-// log settings — one entity per line.
+// uplink in configuration order, tcpListeners then tcpConnectors in
+// configuration order, log settings — one entity per line.
 func Render(c Config) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("render router config: %w", err)
@@ -102,15 +102,10 @@ func entities(c Config) []entity {
 	}
 
 	for _, l := range c.Listeners {
-		tl := entity{typ: "tcpListener"}
-		tl.set("name", l.Name)
-		tl.set("host", l.Host)
-		tl.set("port", strconv.Itoa(l.Port))
-		tl.set("address", l.Address)
-		if c.Router.SiteID != "" {
-			tl.set("siteId", c.Router.SiteID)
-		}
-		out = append(out, tl)
+		out = append(out, bridge("tcpListener", l.Name, l.Host, l.Port, l.Address, c.Router.SiteID))
+	}
+	for _, cn := range c.Connectors {
+		out = append(out, bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, c.Router.SiteID))
 	}
 
 	def := entity{typ: "log"}
@@ -127,6 +122,20 @@ func entities(c Config) []entity {
 	}
 	out = append(out, flow)
 	return out
+}
+
+// bridge is a tcpListener or tcpConnector: the two have the same attributes
+// (the host and port listened on, or connected to).
+func bridge(typ, name, host string, port int, address, siteID string) entity {
+	e := entity{typ: typ}
+	e.set("name", name)
+	e.set("host", host)
+	e.set("port", strconv.Itoa(port))
+	e.set("address", address)
+	if siteID != "" {
+		e.set("siteId", siteID)
+	}
+	return e
 }
 
 func writeEntity(buf *bytes.Buffer, e entity) error {

@@ -31,6 +31,12 @@ func TestRenderDeterministicAndSchemaValid(t *testing.T) {
 	withFlow := seed()
 	withFlow.Router.FlowLog, withFlow.Router.WorkerThreads, withFlow.Router.SiteID = true, 2, "site-1"
 	cfgs["flow"] = withFlow
+	both := withFlow
+	both.Connectors = []Connector{{Name: "nginx", Address: "my-service:8080", Host: "nginx", Port: 8080}}
+	cfgs["connectors"] = both
+	private := seed()
+	private.Listeners, private.Connectors = nil, both.Connectors
+	cfgs["connectors only"] = private
 	for name, c := range cfgs {
 		first, err := Render(c)
 		if err != nil {
@@ -76,6 +82,39 @@ func TestValidate(t *testing.T) {
 		{"threads", func(c *Config) { c.Router.WorkerThreads = -1 }, []string{"router.worker_threads"}},
 		{"name clash", func(c *Config) { c.Listeners[1].Name = "my-service" }, []string{"listeners[1].name: duplicates"}},
 		{"key without cert", func(c *Config) { c.Uplinks[0].TLS.KeyFile = "/etc/hostname" }, []string{"uplink.tls: cert_file and key_file go together", "uplink.tls.ca_file: must be set"}},
+		{"connectors only", func(c *Config) {
+			c.Listeners = nil
+			c.Connectors = []Connector{{Name: "c", Address: "a", Host: "nginx", Port: 8080}}
+		}, nil},
+		{"neither listeners nor connectors", func(c *Config) { c.Listeners = nil }, []string{"listeners: at least one listener or connector is needed"}},
+		{"connector name clashes with a listener", func(c *Config) { c.Connectors = []Connector{{Name: "my-service", Address: "a", Host: "h", Port: 1}} },
+			[]string{"connectors[0].name: duplicates listeners[0].name: names must be unique across listeners and connectors"}},
+		{"connector name reserved", func(c *Config) { c.Connectors = []Connector{{Name: "uplink", Address: "a", Host: "h", Port: 1}} }, []string{"connectors[0].name: is reserved"}},
+		{"connector names clash", func(c *Config) {
+			c.Connectors = []Connector{{Name: "c", Address: "a", Host: "h", Port: 1}, {Name: "c", Address: "a", Host: "h2", Port: 1}}
+		}, []string{"connectors[1].name: duplicates connectors[0].name"}},
+		{"connector targets", func(c *Config) {
+			c.Connectors = []Connector{
+				{Name: "c0", Address: "a", Host: "", Port: 8080},
+				{Name: "c1", Address: "a", Host: "bad host!", Port: 8080},
+				{Name: "c2", Address: "a", Host: "nginx", Port: 0},
+				{Name: "c3", Address: "a", Host: "nginx", Port: 99999},
+				{Name: "c4", Address: "", Host: "nginx", Port: 1},
+				{Name: "c5", Address: "a b", Host: "nginx", Port: 1},
+				{Name: "c6", Address: "a", Host: "127.0.0.1", Port: 5672},
+				{Name: "c7", Address: "a", Host: "localhost", Port: 8080},
+				{Name: "c8", Address: "a", Host: "-x", Port: 1},
+			}
+		}, []string{"connectors[0].host: must not be empty", "connectors[1].host: must be an IP address or a host name", "connectors[2].port: must be from 1 to 65535",
+			"connectors[3].port: must be from 1 to 65535", "connectors[4].address: must not be empty", "connectors[5].address: must be a routing address",
+			"connectors[6].port: is the router's own management listener", "connectors[7].port: is one of this proxy's own listeners", "connectors[8].host"}},
+		{"connector targets that work", func(c *Config) {
+			c.Connectors = []Connector{
+				{Name: "c0", Address: "a", Host: "::1", Port: 8081},
+				{Name: "c1", Address: "a", Host: "nginx_1.sample1", Port: 8080}, // another host's 8080 is not ours
+				{Name: "c2", Address: "a", Host: "10.0.0.1", Port: 5672},
+			}
+		}, nil},
 		{"all at once", func(c *Config) { c.Uplinks[0].Port = 0; c.Uplinks[0].Host = ""; c.Listeners[0].Address = "" },
 			[]string{"uplink.port", "uplink.host", "listeners[0].address"}},
 		// several uplinks (uplinks.go)

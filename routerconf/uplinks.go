@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 )
 
@@ -86,11 +85,20 @@ func (c Config) SSLProfileNames() []string {
 	return out
 }
 
-// ParseUplinkEntry parses one "[NAME=]HOST:PORT" entry of the uplink spec
-// (EDGEPROXY_UPLINKS is such entries separated by commas). An IPv6 host is
-// written in brackets ([fd00::1]:45671).
+// UplinkSpecEntry is one entry of an uplink spec.
+type UplinkSpecEntry = SpecEntry[Uplink]
+
+// ParseUplinkSpec parses "[NAME=]HOST:PORT" entries separated by commas
+// (the form EDGEPROXY_UPLINKS takes; see ParseUplinkEntry).
+func ParseUplinkSpec(spec string) []UplinkSpecEntry {
+	return parseSpec(spec, ParseUplinkEntry)
+}
+
+// ParseUplinkEntry parses one "[NAME=]HOST:PORT" entry of an uplink spec.
+// An IPv6 host is written in brackets ([fd00::1]:45671). The uplink has no
+// TLS, and VerifyHostname true (the default, should TLS be added).
 func ParseUplinkEntry(entry string) (Uplink, error) {
-	var u Uplink
+	u := Uplink{TLS: TLS{VerifyHostname: true}}
 	if name, hp, ok := strings.Cut(entry, "="); ok {
 		u.Name, entry = strings.TrimSpace(name), strings.TrimSpace(hp)
 		if u.Name == "" {
@@ -101,10 +109,7 @@ func ParseUplinkEntry(entry string) (Uplink, error) {
 	if err != nil {
 		return u, fmt.Errorf("%q is not HOST:PORT", entry)
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return u, fmt.Errorf("port %q is not a number", portStr)
-	}
-	u.Host, u.Port = host, port
-	return u, nil
+	u.Host = host
+	u.Port, err = parsePort(portStr)
+	return u, err
 }

@@ -35,6 +35,7 @@ func TestParseUplinkEntry(t *testing.T) {
 		{"=h:1", Uplink{}, "empty name"},
 	} {
 		u, err := ParseUplinkEntry(strings.TrimSpace(tc.entry))
+		tc.want.TLS.VerifyHostname = true
 		switch {
 		case tc.err == "" && (err != nil || u != tc.want):
 			t.Errorf("%q: got %+v (%v), want %+v", tc.entry, u, err, tc.want)
@@ -55,7 +56,7 @@ func TestRenderUplinks(t *testing.T) {
 		{Name: "site-c", Host: "10.0.0.3", Port: 45671, TLS: TLS{CAFile: ca}},
 		{Host: "10.0.0.4", Port: 45671},
 	}
-	c.NameEntities()
+	c.Name()
 	out, err := Render(c)
 	if err != nil {
 		t.Fatal(err)

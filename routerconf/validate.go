@@ -18,7 +18,7 @@ const (
 	UplinkSSLProfileName   = "uplink-tls"
 )
 
-// reservedNames are the names a listener cannot have.
+// reservedNames are the names a listener or connector cannot have.
 var reservedNames = []string{ManagementListenerName, UplinkConnectorName, UplinkSSLProfileName}
 
 // LogLevels are the values router.log_level accepts, lowest first (the
@@ -28,7 +28,6 @@ var LogLevels = []string{"debug", "info", "warning", "error", "critical"}
 var (
 	addressPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 	namePattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	hostPattern    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 )
 
 // ValidPort reports whether port is a usable TCP port.
@@ -50,7 +49,7 @@ func (c Config) Validate() error {
 	var p problems.List
 	c.validateRouter(&p)
 	c.validateUplinks(&p)
-	c.validateListeners(&p)
+	c.validateEntities(&p)
 	return p.Err()
 }
 
@@ -99,12 +98,8 @@ func (c Config) validateUplinks(p *problems.List) {
 			}
 			names[u.Name] = i
 		}
-		switch {
-		case u.Host == "":
-			p.Add(key+".host", u.Host, "must not be empty")
-		case net.ParseIP(u.Host) == nil && !hostPattern.MatchString(u.Host):
-			p.Add(key+".host", u.Host, "must be an IP address or a host name (letters, digits, '.', '-')")
-		}
+		validateHost(p, key+".host", u.Host, "must not be empty: the interior router's host name or IP address",
+			"must be an IP address or a host name (letters, digits, '.', '_', '-')")
 		if !ValidPort(u.Port) {
 			p.Add(key+".port", u.Port, "must be from 1 to 65535")
 		} else if u.Host != "" {
@@ -156,37 +151,38 @@ func (c Config) ownNames() map[string]string {
 	return own
 }
 
-func (c Config) validateListeners(p *problems.List) {
-	if len(c.Listeners) == 0 {
-		p.Add("listeners", "", "at least one listener is needed, e.g. EDGEPROXY_LISTENERS=\"8080=my-service:8080\"")
-	}
-	mgmtPort := 0
-	if _, ps, err := net.SplitHostPort(c.Router.Management); err == nil {
-		mgmtPort, _ = strconv.Atoi(ps)
+// validateEntities checks the listeners and the connectors: at least one of
+// them, and names unique across both and edgeproxy's own entities (ownNames:
+// the router wants names unique across all entity types).
+func (c Config) validateEntities(p *problems.List) {
+	if len(c.Listeners) == 0 && len(c.Connectors) == 0 {
+		p.Add("listeners", "", "at least one listener or connector is needed, e.g. EDGEPROXY_LISTENERS=\"8080=my-service:8080\" (a service proxy) or EDGEPROXY_CONNECTORS=\"my-service:8080=nginx:8080\" (a workload-side proxy)")
 	}
 	own := c.ownNames()
-	names := map[string]int{}
+	names := map[string]string{} // name → key of its first holder
+	checkName := func(key, name string) {
+		switch {
+		case name == "":
+			p.Add(key, name, "must not be empty")
+		case !namePattern.MatchString(name):
+			p.Add(key, name, "may contain letters, digits, '.', '_' and '-' only, starting with a letter or digit")
+		case own[name] != "":
+			p.Add(key, name, "is reserved: it names %s, and the router wants names unique across its entities", own[name])
+		default:
+			if first, dup := names[name]; dup {
+				p.Add(key, name, "duplicates %s: names must be unique across listeners and connectors", first)
+				return
+			}
+			names[name] = key
+		}
+	}
+	mgmtPort := portOf(c.Router.Management)
 	endpoints := map[string]int{}
+	listenPorts := map[int]bool{}
 	for i, l := range c.Listeners {
 		key := fmt.Sprintf("listeners[%d]", i)
-		switch {
-		case l.Name == "":
-			p.Add(key+".name", l.Name, "must not be empty")
-		case !namePattern.MatchString(l.Name):
-			p.Add(key+".name", l.Name, "may contain letters, digits, '.', '_' and '-' only, starting with a letter or digit")
-		case own[l.Name] != "":
-			p.Add(key+".name", l.Name, "is reserved: it names %s, and the router wants names unique across its entities", own[l.Name])
-		default:
-			if j, dup := names[l.Name]; dup {
-				p.Add(key+".name", l.Name, "duplicates listeners[%d].name: names must be unique", j)
-			}
-			names[l.Name] = i
-		}
-		if l.Host == "" {
-			p.Add(key+".host", l.Host, "must not be empty (0.0.0.0 listens on every address)")
-		} else if net.ParseIP(l.Host) == nil && !namePattern.MatchString(l.Host) {
-			p.Add(key+".host", l.Host, "must be an IP address or a host name")
-		}
+		checkName(key+".name", l.Name)
+		validateHost(p, key+".host", l.Host, "must not be empty (0.0.0.0 listens on every address)", "must be an IP address or a host name")
 		if !ValidPort(l.Port) {
 			p.Add(key+".port", l.Port, "must be from 1 to 65535")
 		} else {
@@ -198,11 +194,62 @@ func (c Config) validateListeners(p *problems.List) {
 			if l.Port == mgmtPort {
 				p.Add(key+".port", l.Port, "is the router's management port (router.management)")
 			}
+			if l.Host == DefaultListenerHost || IsLoopback(l.Host) {
+				listenPorts[l.Port] = true
+			}
 		}
-		if l.Address == "" {
-			p.Add(key+".address", l.Address, "must not be empty: the routing address, e.g. my-service:8080")
-		} else if len(l.Address) > 255 || !addressPattern.MatchString(l.Address) {
-			p.Add(key+".address", l.Address, "must be a routing address of letters, digits and . _ : / - (at most 255), starting with a letter or digit")
+		validateAddress(p, key+".address", l.Address)
+	}
+	for i, cn := range c.Connectors {
+		key := fmt.Sprintf("connectors[%d]", i)
+		checkName(key+".name", cn.Name)
+		validateAddress(p, key+".address", cn.Address)
+		validateHost(p, key+".host", cn.Host, "must not be empty: the workload's host name or IP address, e.g. nginx or 127.0.0.1",
+			"must be an IP address or a host name the router can connect to (letters, digits, '.', '_', '-'); the router accepts any string and then fails every connection to it")
+		if !ValidPort(cn.Port) {
+			p.Add(key+".port", cn.Port, "must be from 1 to 65535: the router accepts other values and then closes every connection at once")
+			continue
+		}
+		if IsLoopback(cn.Host) {
+			switch {
+			case cn.Port == mgmtPort:
+				p.Add(key+".port", cn.Target(), "is the router's own management listener (router.management): a connector there would let the router network reconfigure this router")
+			case listenPorts[cn.Port]:
+				p.Add(key+".port", cn.Target(), "is one of this proxy's own listeners: connections would loop back into the router")
+			}
 		}
 	}
+}
+
+// validateAddress checks a routing address.
+func validateAddress(p *problems.List, key, address string) {
+	if address == "" {
+		p.Add(key, address, "must not be empty: the routing address, e.g. my-service:8080")
+	} else if len(address) > 255 || !addressPattern.MatchString(address) {
+		p.Add(key, address, "must be a routing address of letters, digits and . _ : / - (at most 255), starting with a letter or digit")
+	}
+}
+
+// validateHost checks a host: why is what to say when it is empty, or not a host.
+func validateHost(p *problems.List, key, host, whyEmpty, whyBad string) {
+	if host == "" {
+		p.Add(key, host, "%s", whyEmpty)
+	} else if !validHost(host) {
+		p.Add(key, host, "%s", whyBad)
+	}
+}
+
+// validHost reports whether host is an IP address or a host name.
+func validHost(host string) bool {
+	return net.ParseIP(host) != nil || (len(host) <= 253 && namePattern.MatchString(host))
+}
+
+// portOf is the port of host:port, 0 when there is none.
+func portOf(hostPort string) int {
+	_, ps, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return 0
+	}
+	port, _ := strconv.Atoi(ps)
+	return port
 }

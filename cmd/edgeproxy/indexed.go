@@ -9,6 +9,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/edgeproxy/edgeproxy/internal/problems"
+	"github.com/edgeproxy/edgeproxy/routerconf"
 )
 
 // Indexed variables set one field of one entry of `uplinks`, which the
@@ -56,7 +57,16 @@ func applyIndexed(user *koanf.Koanf, vars []indexedVar) (problems.List, []string
 	var items []any
 	switch v := user.Get("uplinks").(type) {
 	case string:
-		items = uplinkSpecEntries(v)
+		for _, e := range routerconf.ParseUplinkSpec(v) {
+			if e.Err != nil {
+				return p, nil // the decoder reports the entry; fix it first
+			}
+			m := map[string]any{"host": e.Value.Host, "port": e.Value.Port}
+			if e.Value.Name != "" {
+				m["name"] = e.Value.Name
+			}
+			items = append(items, m)
+		}
 	case []any:
 		items = v
 	}
@@ -67,11 +77,6 @@ func applyIndexed(user *koanf.Koanf, vars []indexedVar) (problems.List, []string
 			continue
 		}
 		m, ok := items[v.index].(map[string]any)
-		if s, isSpec := items[v.index].(string); isSpec {
-			if m, ok = mustSpecMap(s); ok {
-				items[v.index] = m
-			}
-		}
 		if !ok {
 			continue // the entry's own problem is reported by the decoder
 		}
@@ -81,11 +86,6 @@ func applyIndexed(user *koanf.Koanf, vars []indexedVar) (problems.List, []string
 		p.Add("uplinks", "", "cannot apply the EDGEPROXY_UPLINKS__<i>__ variables: %v", err)
 	}
 	return p, reported
-}
-
-func mustSpecMap(entry string) (map[string]any, bool) {
-	m, err := uplinkSpecMap(entry)
-	return m, err == nil
 }
 
 // setPath sets m[path[0]][path[1]]... to value, making maps on the way (a

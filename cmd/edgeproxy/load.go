@@ -144,6 +144,7 @@ func checkKeys(k *koanf.Koanf, fromEnv map[string]string) (problems.List, []stri
 		nested    map[string][]string
 	}{
 		{"listeners", "a listener", listenerFields, nil},
+		{"connectors", "a connector", connectorFields, nil},
 		{"uplinks", "an uplink", uplinkFields, map[string][]string{"tls": tlsFields}},
 	} {
 		items, _ := k.Get(list.key).([]any)

@@ -92,12 +92,12 @@ func TestInvalidUplinks(t *testing.T) {
 			[]string{`uplinks[1]: "nohost" is not HOST:PORT; each entry is [NAME=]HOST:PORT`, `uplinks[2]: port "x" is not a number`}},
 		{"duplicates", []string{"EDGEPROXY_UPLINKS=a:1,x=b:2,x=a:1"}, "",
 			[]string{"uplinks[2].name: duplicates uplinks[1].name", "uplinks[2]: duplicates uplinks[0]"}},
-		{"bad host and tls", []string{"EDGEPROXY_UPLINKS=a_b:1,c:2", "EDGEPROXY_UPLINKS__1__TLS__CA_FILE=/nonexistent/ca.crt"}, "",
+		{"bad host and tls", []string{"EDGEPROXY_UPLINKS=a!b:1,c:2", "EDGEPROXY_UPLINKS__1__TLS__CA_FILE=/nonexistent/ca.crt"}, "",
 			[]string{"uplinks[0].host: must be an IP address or a host name", "uplinks[1].tls.ca_file: file does not exist"}},
 		{"bad value type", nil, "uplinks:\n  - {host: a, port: http, tls: {verify_hostname: maybe}}\n",
 			[]string{`uplinks[0].port: must be a whole number`, `uplinks[0].tls.verify_hostname: must be true or false`}},
 		{"not a list", nil, "uplinks: {host: a}\n",
-			[]string{"uplinks: must be a list of {name, host, port, tls} or a [NAME=]HOST:PORT spec string"}},
+			[]string{"uplinks: must be a list of {name, host, port, tls} or a spec string of [NAME=]HOST:PORT"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
