@@ -28,7 +28,7 @@ func keys(es []Entity) []string {
 
 func TestDiff(t *testing.T) {
 	tlsOn := func(c *Config) {
-		c.Uplink.TLS = TLS{CAFile: "../cmd/edgeproxy/testdata/tls/ca.crt", CertFile: "../cmd/edgeproxy/testdata/tls/tls.crt", KeyFile: "../cmd/edgeproxy/testdata/tls/tls.key", VerifyHostname: true}
+		c.Uplinks[0].TLS = TLS{CAFile: "../cmd/edgeproxy/testdata/tls/ca.crt", CertFile: "../cmd/edgeproxy/testdata/tls/tls.crt", KeyFile: "../cmd/edgeproxy/testdata/tls/tls.key", VerifyHostname: true}
 	}
 	cases := []struct {
 		name         string
@@ -43,6 +43,12 @@ func TestDiff(t *testing.T) {
 			c.Listeners = append(c.Listeners, Listener{Name: "new", Host: "0.0.0.0", Port: 9000, Address: "new:9000"})
 		}, creates: []string{"tcpListener/new"}},
 		{name: "listener removed", edit: func(c *Config) { c.Listeners = c.Listeners[1:] }, deletes: []string{"tcpListener/my-service"}},
+		{name: "connector added", edit: func(c *Config) {
+			c.Connectors = append(c.Connectors, Connector{Name: "workload", Address: "workload:80", Host: "127.0.0.1", Port: 8081})
+		}, creates: []string{"tcpConnector/workload"}},
+		{name: "second uplink: restart", edit: func(c *Config) {
+			c.Uplinks = append(c.Uplinks, Uplink{Name: "uplink-2", Host: "other", Port: 45671})
+		}, restart: []string{"connector/uplink-2 is new"}},
 		{name: "listener changed", edit: func(c *Config) { c.Listeners[1].Port = 5202 },
 			deletes: []string{"tcpListener/my-tcp-service"}, creates: []string{"tcpListener/my-tcp-service"}},
 		{name: "site id: router restarts, listeners are recreated", edit: func(c *Config) { c.Router.SiteID = "s1" },
@@ -55,13 +61,13 @@ func TestDiff(t *testing.T) {
 		{name: "router id", edit: func(c *Config) { c.Router.ID = "other" }, restart: []string{"router/: id changed"}},
 		{name: "worker threads", edit: func(c *Config) { c.Router.WorkerThreads = 2 }, restart: []string{"workerThreads changed"}},
 		{name: "management", edit: func(c *Config) { c.Router.Management = "127.0.0.1:5673" }, restart: []string{"listener/management: port changed"}},
-		{name: "uplink", edit: func(c *Config) { c.Uplink.Host = "elsewhere" }, restart: []string{"connector/uplink: host changed"}},
+		{name: "uplink", edit: func(c *Config) { c.Uplinks[0].Host = "elsewhere" }, restart: []string{"connector/uplink: host changed"}},
 		{name: "tls turned on", edit: tlsOn, restart: []string{"sslProfile/uplink-tls is new", "connector/uplink: sslProfile, verifyHostname changed"}},
 		{name: "tls files and ordinal update in place", before: tlsOn, edit: func(c *Config) {
-			c.Uplink.TLS.CAFile = "../cmd/edgeproxy/testdata/tls/tls.crt"
-			c.Uplink.TLS.Ordinal = 1
+			c.Uplinks[0].TLS.CAFile = "../cmd/edgeproxy/testdata/tls/tls.crt"
+			c.Uplinks[0].TLS.Ordinal = 1
 		}, updates: []string{"sslProfile/uplink-tls"}},
-		{name: "tls turned off", before: tlsOn, edit: func(c *Config) { c.Uplink.TLS = TLS{} },
+		{name: "tls turned off", before: tlsOn, edit: func(c *Config) { c.Uplinks[0].TLS = TLS{} },
 			restart: []string{"connector/uplink", "sslProfile/uplink-tls is gone"}},
 	}
 	for _, tc := range cases {
@@ -72,6 +78,7 @@ func TestDiff(t *testing.T) {
 			}
 			cur := old
 			cur.Listeners = slices.Clone(old.Listeners)
+			cur.Uplinks = slices.Clone(old.Uplinks)
 			tc.edit(&cur)
 			p := Diff(mustEntities(t, old), mustEntities(t, cur))
 			if got := keys(p.Delete); !slices.Equal(got, append([]string{}, tc.deletes...)) && !(len(got) == 0 && len(tc.deletes) == 0) {

@@ -64,10 +64,10 @@ type reloader struct {
 	clients  []*mgmt.Client // pointed at a moved management address
 	requests chan string
 
-	cur       *settings
-	entities  []routerconf.Entity
-	tlsDigest string
-	status    health.ReloadStatus
+	cur        *settings
+	entities   []routerconf.Entity
+	tlsDigests map[string]string // per uplink name: its TLS files' content
+	status     health.ReloadStatus
 }
 
 func newReloader(c *cli, s *settings, logger *slog.Logger, sup restarter, target reloadTarget, clients ...*mgmt.Client) (*reloader, error) {
@@ -82,7 +82,7 @@ func newReloader(c *cli, s *settings, logger *slog.Logger, sup restarter, target
 	}
 	r := &reloader{c: c, log: logger, sup: sup, target: target, m: client, watcher: w,
 		clients: append(clients, client), requests: make(chan string, 1),
-		cur: s, entities: ents, tlsDigest: tlsDigest(s.Router.Uplink.TLS)}
+		cur: s, entities: ents, tlsDigests: tlsDigests(s.Router.Uplinks)}
 	if err := w.SetFiles(r.watched(s)...); err != nil {
 		_ = w.Close()
 		return nil, err
@@ -92,8 +92,11 @@ func newReloader(c *cli, s *settings, logger *slog.Logger, sup restarter, target
 
 // watched are the files whose change starts a reload.
 func (r *reloader) watched(s *settings) []string {
-	t := s.Router.Uplink.TLS
-	return []string{s.Source, t.CAFile, t.CertFile, t.KeyFile}
+	files := []string{s.Source}
+	for _, u := range s.Router.Uplinks {
+		files = append(files, u.TLS.CAFile, u.TLS.CertFile, u.TLS.KeyFile)
+	}
+	return files
 }
 
 // request asks for a reload; it never blocks (a pending one covers it).
@@ -153,14 +156,7 @@ func (r *reloader) reload(ctx context.Context, trigger string) {
 	}
 	s := *r.cur
 	s.Router, s.Source = next.Router, next.Source
-	// A change of the TLS files' content (same paths or not) raises the
-	// sslProfile's ordinal: the router then opens a new edge connection
-	// with the files, and the old one carries its flows until they end.
-	digest := tlsDigest(s.Router.Uplink.TLS)
-	s.Router.Uplink.TLS.Ordinal = r.cur.Router.Uplink.TLS.Ordinal
-	if s.Router.Uplink.TLS.Enabled() && r.cur.Router.Uplink.TLS.Enabled() && digest != r.tlsDigest {
-		s.Router.Uplink.TLS.Ordinal++
-	}
+	digests := r.rotate(s.Router.Uplinks)
 	ents, err := routerconf.Entities(s.Router)
 	if err != nil {
 		r.reject(err, "configuration reload rejected: nothing changed")
@@ -168,7 +164,7 @@ func (r *reloader) reload(ctx context.Context, trigger string) {
 	}
 	plan := routerconf.Diff(r.entities, ents)
 	if plan.Empty() {
-		r.commit(&s, ents, digest)
+		r.commit(&s, ents, digests)
 		r.succeeded(began, "unchanged", nil)
 		return
 	}
@@ -178,7 +174,7 @@ func (r *reloader) reload(ctx context.Context, trigger string) {
 			r.reject(err, "configuration reload failed: nothing changed")
 			return
 		}
-		r.commit(&s, ents, digest)
+		r.commit(&s, ents, digests)
 		r.sup.Restart(reason)
 		r.succeeded(began, "restart: "+strings.Join(plan.Restart, "; "), nil)
 		return
@@ -211,9 +207,30 @@ func (r *reloader) reload(ctx context.Context, trigger string) {
 		// The router runs the new configuration; a restart would read the old file.
 		r.log.Error("configuration applied live, but the router configuration file could not be written: a restart would start from the old one", "err", err)
 	}
-	r.commit(&s, ents, digest)
+	r.commit(&s, ents, digests)
 	changes := append(append(prefixed("deleted ", plan.Delete), prefixed("created ", plan.Create)...), updated(plan.Update)...)
 	r.succeeded(began, "live", changes)
+}
+
+// rotate carries each uplink's sslProfile ordinal over from the running
+// configuration and raises it where the content of its TLS files changed
+// (same paths or not): the router then opens a new edge connection with
+// the files, and the old one carries its flows until they end. It returns
+// the files' digests.
+func (r *reloader) rotate(uplinks []routerconf.Uplink) map[string]string {
+	digests := tlsDigests(uplinks)
+	for i := range uplinks {
+		u := &uplinks[i]
+		j := slices.IndexFunc(r.cur.Router.Uplinks, func(c routerconf.Uplink) bool { return c.Name == u.Name })
+		if j < 0 || !u.TLS.Enabled() || !r.cur.Router.Uplinks[j].TLS.Enabled() {
+			continue
+		}
+		u.TLS.Ordinal = r.cur.Router.Uplinks[j].TLS.Ordinal
+		if digests[u.Name] != r.tlsDigests[u.Name] {
+			u.TLS.Ordinal++
+		}
+	}
+	return digests
 }
 
 // converge makes the router's runtime entities ents and repeats updates.
@@ -272,14 +289,14 @@ func (r *reloader) write(s *settings) error {
 }
 
 // commit makes s the running configuration.
-func (r *reloader) commit(s *settings, ents []routerconf.Entity, digest string) {
+func (r *reloader) commit(s *settings, ents []routerconf.Entity, digests map[string]string) {
 	if s.Router.Router.Management != r.cur.Router.Router.Management {
 		for _, c := range r.clients {
 			c.SetAddress(s.Router.Router.Management)
 		}
 		r.sup.SetManagement(routerconf.ListenerHostPort(s.Router.Router.Management))
 	}
-	r.cur, r.entities, r.tlsDigest = s, ents, digest
+	r.cur, r.entities, r.tlsDigests = s, ents, digests
 	r.target.SetTarget(healthTarget(s.Router))
 	if err := r.watcher.SetFiles(r.watched(s)...); err != nil {
 		r.log.Warn("cannot watch the configuration files", "err", err)
@@ -338,15 +355,19 @@ func fixedChanges(cur, next *settings) []string {
 	return out
 }
 
-// tlsDigest identifies the content of the uplink's TLS files.
-func tlsDigest(t routerconf.TLS) string {
-	var parts []string
-	for _, f := range []string{t.CAFile, t.CertFile, t.KeyFile} {
-		if f != "" {
-			parts = append(parts, live.FileDigest(f))
+// tlsDigests identify the content of each uplink's TLS files, by name.
+func tlsDigests(uplinks []routerconf.Uplink) map[string]string {
+	out := map[string]string{}
+	for _, u := range uplinks {
+		var parts []string
+		for _, f := range []string{u.TLS.CAFile, u.TLS.CertFile, u.TLS.KeyFile} {
+			if f != "" {
+				parts = append(parts, live.FileDigest(f))
+			}
 		}
+		out[u.Name] = strings.Join(parts, ",")
 	}
-	return strings.Join(parts, ",")
+	return out
 }
 
 func prefixed(p string, es []routerconf.Entity) []string {

@@ -292,9 +292,12 @@ func TestRunReloadListeners(t *testing.T) {
 			if r.OK || !strings.Contains(r.Error, "listeners[1].port") || !strings.Contains(r.Error, "uplnk") || r.LastSuccess == nil {
 				t.Errorf("invalid reload %+v, want it failed naming listeners[1].port and uplnk, with the last success", r)
 			}
-			if recs := rp.logRecords("configuration reload rejected"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["problems"]), "listeners[1].port") {
-				t.Errorf("rejection records %v", recs)
-			}
+			routertest.Eventually(t, 10*time.Second, func() error { // the log is read from edgeproxy's stderr as it comes
+				if recs := rp.logRecords("configuration reload rejected"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["problems"]), "listeners[1].port") {
+					return fmt.Errorf("rejection records %v", recs)
+				}
+				return nil
+			})
 
 			// Phase 3: a port another process holds is refused, naming the key.
 			held, err := net.Listen("tcp", net.JoinHostPort(routertest.Loopback, strconv.Itoa(gone.port)))
@@ -326,6 +329,56 @@ func TestRunReloadListeners(t *testing.T) {
 				t.Error("negative control: the rendered file did not change at all")
 			}
 		})
+	}
+}
+
+// TestRunReloadConnectors: tcpConnectors (the connectors list) are added
+// and removed live by the same code as listeners; the flow through the
+// proxy's listener stays open and the router is the same process.
+func TestRunReloadConnectors(t *testing.T) {
+	t.Parallel()
+	in := routertest.StartInterior(t)
+	svc := in.AddService(t, "my-service:8080")
+	work := routertest.StartBackend(t, "work:80")
+	host, port, _ := net.SplitHostPort(work.Backend)
+	l := yamlListener{"web", routertest.FreePort(t), "my-service:8080"}
+	uplink := fmt.Sprintf("uplink:\n  host: %s\n  port: %d\n", in.EdgeHost(), in.EdgePort())
+	connectors := func(names ...string) string {
+		out := "connectors:\n"
+		for _, n := range names {
+			out += fmt.Sprintf("  - name: %s\n    address: %s\n    host: %s\n    port: %s\n", n, n+":80", host, port)
+		}
+		return out
+	}
+	rp := startReloadProxy(t, in, filepath.Join(t.TempDir(), "edgeproxy.yaml"), uplink+connectors("work"), []yamlListener{l})
+	routertest.Eventually(t, 30*time.Second, func() error { return linkUp(rp.mgmt) })
+	f := openFlow(t, l.port, svc.Greeting())
+	pids := harnessRouterPIDs(t, rp.record)
+	names := func() []string {
+		var out []string
+		for _, r := range routertest.MustQuery(t, rp.mgmt, "tcpConnector", "name") {
+			out = append(out, fmt.Sprint(r["name"]))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := names(); !slices.Equal(got, []string{"work"}) {
+		t.Fatalf("tcpConnectors %v at start", got)
+	}
+	rp.uplink = uplink + connectors("other", "third")
+	rp.write(t, []yamlListener{l})
+	r := rp.waitReload(t, 1)
+	if want := []string{"deleted tcpConnector/work", "created tcpConnector/other", "created tcpConnector/third"}; !r.OK || r.Applied != "live" || !slices.Equal(r.Changes, want) {
+		t.Errorf("reload %+v, want %v applied live", r, want)
+	}
+	if got := names(); !slices.Equal(got, []string{"other", "third"}) {
+		t.Errorf("tcpConnectors %v after the reload", got)
+	}
+	if err := f.roundTrip(); err != nil {
+		t.Errorf("the flow through the listener broke: %v", err)
+	}
+	if got := harnessRouterPIDs(t, rp.record); !slices.Equal(got, pids) {
+		t.Errorf("routers %v, want %v", got, pids)
 	}
 }
 
