@@ -12,6 +12,7 @@ type StatusDoc struct {
 	Management           ManagementDoc         `json:"management"`
 	Uplink               UplinkDoc             `json:"uplink"`
 	Listeners            []ListenerDoc         `json:"listeners"`
+	Connectors           []ConnectorDoc        `json:"connectors"`
 	Checks               map[string][]CheckDoc `json:"checks"`
 }
 
@@ -72,6 +73,25 @@ type ListenerDoc struct {
 	ConnectionsClosed int64  `json:"connectionsClosed"`
 }
 
+// ConnectorDoc is one tcpConnector: its target as edgeproxy last dialed it
+// and the entity as the router has it.
+type ConnectorDoc struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	// TargetChecked: dialed at least once; TargetReachable: the last dial connected.
+	TargetChecked     bool       `json:"targetChecked"`
+	TargetReachable   bool       `json:"targetReachable"`
+	TargetError       string     `json:"targetError,omitempty"`
+	TargetCheckedAt   *time.Time `json:"targetCheckedAt"`
+	TargetSince       *time.Time `json:"targetSince"`
+	DialSeconds       float64    `json:"dialSeconds"`
+	Exists            bool       `json:"exists"`
+	ConnectionsOpened int64      `json:"connectionsOpened"`
+	ConnectionsClosed int64      `json:"connectionsClosed"`
+}
+
 // CheckDoc is one check's outcome.
 type CheckDoc struct {
 	Name    string `json:"name"`
@@ -98,8 +118,9 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 			ConnectionStatus: snap.Uplink.ConnectionStatus, ConnectionMsg: snap.Uplink.ConnectionMsg,
 			LinkUp: snap.Uplink.Up(), Interior: snap.Uplink.Container,
 		},
-		Listeners: make([]ListenerDoc, 0, len(snap.Listeners)),
-		Checks:    map[string][]CheckDoc{"live": checkDocs(live), "ready": checkDocs(ready)},
+		Listeners:  make([]ListenerDoc, 0, len(snap.Listeners)),
+		Connectors: make([]ConnectorDoc, 0, len(snap.Connectors)),
+		Checks:     map[string][]CheckDoc{"live": checkDocs(live), "ready": checkDocs(ready)},
 	}
 	if !snap.At.IsZero() {
 		d.CheckedAt = timePtr(snap.At)
@@ -115,6 +136,15 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 			Name: l.Name, Host: l.Host, Port: l.Port, Address: l.Address, Exists: l.Exists,
 			OperStatus: l.OperStatus, ConnectionMsg: l.ConnectionMsg,
 			ConnectionsOpened: l.ConnectionsOpened, ConnectionsClosed: l.ConnectionsClosed,
+		})
+	}
+	for _, c := range snap.Connectors {
+		t := c.Target
+		d.Connectors = append(d.Connectors, ConnectorDoc{
+			Name: t.Name, Address: t.Address, Host: t.Host, Port: t.Port,
+			TargetChecked: t.Checked, TargetReachable: t.Reachable, TargetError: t.Error,
+			TargetCheckedAt: timePtr(t.CheckedAt), TargetSince: timePtr(t.Since), DialSeconds: t.DialTime.Seconds(),
+			Exists: c.Exists, ConnectionsOpened: c.ConnectionsOpened, ConnectionsClosed: c.ConnectionsClosed,
 		})
 	}
 	return d
