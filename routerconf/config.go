@@ -5,7 +5,7 @@
 // lives only in cmd/edgeproxy); it receives a Config, validates it and
 // renders it in a fixed order so the output is byte-for-byte reproducible.
 // The koanf tags name each field's configuration key within its section
-// (router.id, uplink.tls.ca_file, listeners[i].port); cmd/edgeproxy decodes
+// (router.id, uplinks[i].tls.ca_file, listeners[i].port); cmd/edgeproxy decodes
 // into these types.
 package routerconf
 
@@ -16,8 +16,11 @@ import (
 
 // Config is everything needed to render an edge-mode skrouterd.json.
 type Config struct {
-	Router     Router
-	Uplink     Uplink
+	Router Router
+	// Uplinks are the interior routers, each rendered as one edge connector
+	// (see uplinks.go): the router links to all of them, uses one and fails
+	// over to another by itself.
+	Uplinks    []Uplink
 	Listeners  []Listener
 	Connectors []Connector
 }
@@ -42,11 +45,16 @@ type Router struct {
 	SiteID string `koanf:"site_id"`
 }
 
-// Uplink is where the edge connector goes: the interior router's edge listener.
+// Uplink is where one edge connector goes: an interior router's edge listener.
 type Uplink struct {
+	// Name is the edge connector's name; empty: derived (NameUplinks).
+	Name string `koanf:"name"`
 	Host string `koanf:"host"`
 	Port int    `koanf:"port"`
 	TLS  TLS    `koanf:"tls"`
+	// Key is the configuration key problems name (uplink, uplinks[1]);
+	// empty: uplink for a single uplink, else uplinks[i].
+	Key string `koanf:"-"`
 }
 
 // TLS configures the edge connector's sslProfile. TLS is on when any of the

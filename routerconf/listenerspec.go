@@ -3,7 +3,9 @@ package routerconf
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -108,10 +110,11 @@ func parsePort(s string) (int, error) {
 // derived name is taken, a listener adds its port (web, web-81) and a
 // connector adds "-connector" (my-service-8080-connector), then an index.
 // Listeners are named first, so adding a connector never renames a
-// listener, and a name depends only on the entries before it.
-func NameEntities(ls []Listener, cs []Connector) {
+// listener, and a name depends only on the entries before it. The names in
+// own (the uplinks' connectors and sslProfiles) are never given either.
+func NameEntities(ls []Listener, cs []Connector, own ...string) {
 	taken := map[string]bool{}
-	for _, n := range reservedNames {
+	for _, n := range append(slices.Clone(reservedNames), own...) {
 		taken[n] = true
 	}
 	for _, l := range ls {
@@ -168,4 +171,12 @@ func sanitizeName(address, fallback string) string {
 		name = fallback
 	}
 	return name
+}
+
+// Name names the unnamed uplinks (NameUplinks), then the unnamed listeners
+// and connectors (NameEntities), never with a name of edgeproxy's own
+// entities.
+func (c *Config) Name() {
+	NameUplinks(c.Uplinks)
+	NameEntities(c.Listeners, c.Connectors, slices.Sorted(maps.Keys(c.ownNames()))...)
 }

@@ -130,7 +130,7 @@ func TestNameEntitiesListeners(t *testing.T) {
 		t.Errorf("names %q, want %q", got, want)
 	}
 	for _, l := range ls {
-		if err := (Config{Router: seed().Router, Uplink: seed().Uplink, Listeners: []Listener{{Name: l.Name, Host: "0.0.0.0", Port: 1000, Address: "x"}}}).Validate(); err != nil {
+		if err := (Config{Router: seed().Router, Uplinks: seed().Uplinks, Listeners: []Listener{{Name: l.Name, Host: "0.0.0.0", Port: 1000, Address: "x"}}}).Validate(); err != nil {
 			t.Errorf("derived name %q does not validate: %v", l.Name, err)
 		}
 	}

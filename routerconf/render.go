@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 )
 
@@ -23,8 +24,9 @@ type entity struct {
 func (e *entity) set(key string, value any) { e.attrs = append(e.attrs, attr{key, value}) }
 
 // Render validates c and returns the edge-mode skrouterd.json: a list of
-// [entityType, attributes] in a fixed order — router, sslProfile (TLS only),
-// management listener, edge connector, tcpListeners then tcpConnectors in
+// [entityType, attributes] in a fixed order — router, sslProfiles (TLS only,
+// one per distinct set of files), management listener, one edge connector per
+// uplink in configuration order, tcpListeners then tcpConnectors in
 // configuration order, log settings — one entity per line.
 func Render(c Config) ([]byte, error) {
 	if err := c.Validate(); err != nil {
@@ -61,16 +63,19 @@ func entities(c Config) []entity {
 	}
 	out = append(out, router)
 
-	tls := c.Uplink.TLS
-	if tls.Enabled() {
-		ssl := entity{typ: "sslProfile"}
-		ssl.set("name", UplinkSSLProfileName)
-		if tls.CAFile != "" {
-			ssl.set("caCertFile", tls.CAFile)
+	profiles := c.SSLProfileNames()
+	for i, u := range c.Uplinks {
+		if profiles[i] == "" || slices.Index(profiles, profiles[i]) < i {
+			continue // no TLS, or the profile of an earlier uplink
 		}
-		if tls.CertFile != "" {
-			ssl.set("certFile", tls.CertFile)
-			ssl.set("privateKeyFile", tls.KeyFile)
+		ssl := entity{typ: "sslProfile"}
+		ssl.set("name", profiles[i])
+		if u.TLS.CAFile != "" {
+			ssl.set("caCertFile", u.TLS.CAFile)
+		}
+		if u.TLS.CertFile != "" {
+			ssl.set("certFile", u.TLS.CertFile)
+			ssl.set("privateKeyFile", u.TLS.KeyFile)
 		}
 		out = append(out, ssl)
 	}
@@ -83,16 +88,18 @@ func entities(c Config) []entity {
 	mgmt.set("role", "normal")
 	out = append(out, mgmt)
 
-	uplink := entity{typ: "connector"}
-	uplink.set("name", UplinkConnectorName)
-	uplink.set("host", c.Uplink.Host)
-	uplink.set("port", strconv.Itoa(c.Uplink.Port))
-	uplink.set("role", "edge")
-	if tls.Enabled() {
-		uplink.set("sslProfile", UplinkSSLProfileName)
-		uplink.set("verifyHostname", tls.VerifyHostname)
+	for i, u := range c.Uplinks {
+		uplink := entity{typ: "connector"}
+		uplink.set("name", u.Name)
+		uplink.set("host", u.Host)
+		uplink.set("port", strconv.Itoa(u.Port))
+		uplink.set("role", "edge")
+		if profiles[i] != "" {
+			uplink.set("sslProfile", profiles[i])
+			uplink.set("verifyHostname", u.TLS.VerifyHostname)
+		}
+		out = append(out, uplink)
 	}
-	out = append(out, uplink)
 
 	for _, l := range c.Listeners {
 		out = append(out, bridge("tcpListener", l.Name, l.Host, l.Port, l.Address, c.Router.SiteID))

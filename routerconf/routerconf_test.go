@@ -13,8 +13,8 @@ import (
 
 func seed() Config {
 	return Config{
-		Router: Router{ID: "edge-proxy-1", Management: "127.0.0.1:5672", LogLevel: "info"},
-		Uplink: Uplink{Host: "host.docker.internal", Port: 45671, TLS: TLS{VerifyHostname: true}},
+		Router:  Router{ID: "edge-proxy-1", Management: "127.0.0.1:5672", LogLevel: "info"},
+		Uplinks: []Uplink{{Name: "uplink", Host: "host.docker.internal", Port: 45671, TLS: TLS{VerifyHostname: true}}},
 		Listeners: []Listener{
 			{Name: "my-service", Host: "0.0.0.0", Port: 8080, Address: "my-service:8080"},
 			{Name: "my-tcp-service", Host: "0.0.0.0", Port: 5201, Address: "my-tcp-service:5201"},
@@ -64,6 +64,10 @@ func TestRenderFlowLogOffByDefault(t *testing.T) {
 	}
 }
 
+func twoUplinks(c *Config) {
+	c.Uplinks = []Uplink{{Name: "uplink", Host: "a", Port: 1}, {Name: "uplink-2", Host: "b", Port: 1}}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -77,7 +81,7 @@ func TestValidate(t *testing.T) {
 		{"empty id", func(c *Config) { c.Router.ID = "" }, []string{"router.id: must not be empty"}},
 		{"threads", func(c *Config) { c.Router.WorkerThreads = -1 }, []string{"router.worker_threads"}},
 		{"name clash", func(c *Config) { c.Listeners[1].Name = "my-service" }, []string{"listeners[1].name: duplicates"}},
-		{"key without cert", func(c *Config) { c.Uplink.TLS.KeyFile = "/etc/hostname" }, []string{"uplink.tls: cert_file and key_file go together", "uplink.tls.ca_file: must be set"}},
+		{"key without cert", func(c *Config) { c.Uplinks[0].TLS.KeyFile = "/etc/hostname" }, []string{"uplink.tls: cert_file and key_file go together", "uplink.tls.ca_file: must be set"}},
 		{"connectors only", func(c *Config) {
 			c.Listeners = nil
 			c.Connectors = []Connector{{Name: "c", Address: "a", Host: "nginx", Port: 8080}}
@@ -111,8 +115,20 @@ func TestValidate(t *testing.T) {
 				{Name: "c2", Address: "a", Host: "10.0.0.1", Port: 5672},
 			}
 		}, nil},
-		{"all at once", func(c *Config) { c.Uplink.Port = 0; c.Uplink.Host = ""; c.Listeners[0].Address = "" },
+		{"all at once", func(c *Config) { c.Uplinks[0].Port = 0; c.Uplinks[0].Host = ""; c.Listeners[0].Address = "" },
 			[]string{"uplink.port", "uplink.host", "listeners[0].address"}},
+		// several uplinks (uplinks.go)
+		{"two uplinks", twoUplinks, nil},
+		{"no uplink", func(c *Config) { c.Uplinks = nil }, []string{"uplinks: at least one uplink is needed"}},
+		{"same uplink name", func(c *Config) { twoUplinks(c); c.Uplinks[1].Name = "uplink" }, []string{"uplinks[1].name: duplicates uplinks[0].name"}},
+		{"same interior", func(c *Config) { twoUplinks(c); c.Uplinks[1].Host = "a" }, []string{"uplinks[1]: duplicates uplinks[0]"}},
+		{"bad uplink host", func(c *Config) { twoUplinks(c); c.Uplinks[1].Host = "b c" }, []string{"uplinks[1].host: must be an IP address or a host name"}},
+		{"bad uplink port", func(c *Config) { twoUplinks(c); c.Uplinks[0].Port = 70000 }, []string{"uplinks[0].port: must be from 1 to 65535"}},
+		{"uplink named management", func(c *Config) { twoUplinks(c); c.Uplinks[1].Name = "management" }, []string{"uplinks[1].name: is reserved"}},
+		{"uplink tls file", func(c *Config) { twoUplinks(c); c.Uplinks[1].TLS.CAFile = "/nonexistent" }, []string{"uplinks[1].tls.ca_file: file does not exist"}},
+		{"listener named like an uplink", func(c *Config) { twoUplinks(c); c.Listeners[0].Name = "uplink-2" },
+			[]string{"listeners[0].name: is reserved: it names the edge connector of uplinks[1]"}},
+		{"uplink key given", func(c *Config) { c.Uplinks[0].Key = "uplinks[0]"; c.Uplinks[0].Port = 0 }, []string{"uplinks[0].port"}},
 	}
 	for _, tc := range tests {
 		c := seed()

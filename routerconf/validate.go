@@ -48,7 +48,7 @@ func IsLoopback(host string) bool {
 func (c Config) Validate() error {
 	var p problems.List
 	c.validateRouter(&p)
-	c.validateUplink(&p)
+	c.validateUplinks(&p)
 	c.validateEntities(&p)
 	return p.Err()
 }
@@ -77,38 +77,88 @@ func (c Config) validateRouter(p *problems.List) {
 	}
 }
 
-func (c Config) validateUplink(p *problems.List) {
-	u := c.Uplink
-	if u.Host == "" {
-		p.Add("uplink.host", u.Host, "must not be empty")
+func (c Config) validateUplinks(p *problems.List) {
+	if len(c.Uplinks) == 0 {
+		p.Add("uplinks", "", "at least one uplink is needed, e.g. EDGEPROXY_UPLINK__HOST=host.docker.internal")
 	}
-	if !ValidPort(u.Port) {
-		p.Add("uplink.port", u.Port, "must be from 1 to 65535")
+	names := map[string]int{}
+	endpoints := map[string]int{}
+	for i, u := range c.Uplinks {
+		key := c.uplinkKey(i)
+		switch {
+		case u.Name == "":
+			p.Add(key+".name", u.Name, "must not be empty")
+		case !namePattern.MatchString(u.Name):
+			p.Add(key+".name", u.Name, "may contain letters, digits, '.', '_' and '-' only, starting with a letter or digit")
+		case u.Name == ManagementListenerName:
+			p.Add(key+".name", u.Name, "is reserved for edgeproxy's management listener")
+		default:
+			if j, dup := names[u.Name]; dup {
+				p.Add(key+".name", u.Name, "duplicates %s.name: names must be unique", c.uplinkKey(j))
+			}
+			names[u.Name] = i
+		}
+		validateHost(p, key+".host", u.Host, "must not be empty: the interior router's host name or IP address",
+			"must be an IP address or a host name (letters, digits, '.', '_', '-')")
+		if !ValidPort(u.Port) {
+			p.Add(key+".port", u.Port, "must be from 1 to 65535")
+		} else if u.Host != "" {
+			ep := net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
+			if j, dup := endpoints[ep]; dup {
+				p.Add(key, ep, "duplicates %s: two uplinks to the same interior edge listener", c.uplinkKey(j))
+			}
+			endpoints[ep] = i
+		}
+		validateTLS(p, key+".tls", u.TLS)
 	}
-	t := u.TLS
+}
+
+func validateTLS(p *problems.List, key string, t TLS) {
 	if (t.CertFile == "") != (t.KeyFile == "") {
-		p.Add("uplink.tls", fmt.Sprintf("cert_file=%q key_file=%q", t.CertFile, t.KeyFile), "cert_file and key_file go together: set both or neither")
+		p.Add(key, fmt.Sprintf("cert_file=%q key_file=%q", t.CertFile, t.KeyFile), "cert_file and key_file go together: set both or neither")
 	}
 	if t.Enabled() && t.CAFile == "" {
-		p.Add("uplink.tls.ca_file", t.CAFile, "must be set when TLS is on, to verify the interior router")
+		p.Add(key+".ca_file", t.CAFile, "must be set when TLS is on, to verify the interior router")
 	}
 	for _, f := range []struct{ key, path string }{
-		{"uplink.tls.ca_file", t.CAFile}, {"uplink.tls.cert_file", t.CertFile}, {"uplink.tls.key_file", t.KeyFile},
+		{key + ".ca_file", t.CAFile}, {key + ".cert_file", t.CertFile}, {key + ".key_file", t.KeyFile},
 	} {
 		if f.path != "" && !fileExists(f.path) {
 			p.Add(f.key, f.path, "file does not exist or is not a regular file")
 		}
 	}
-	validateTLSFiles(p, t)
+	validateTLSFiles(p, key, t)
+}
+
+// ownNames are the names of edgeproxy's own entities in the rendered file,
+// each with what it is, for messages: the reserved names, the uplinks'
+// connectors and their sslProfiles.
+func (c Config) ownNames() map[string]string {
+	own := map[string]string{
+		ManagementListenerName: "edgeproxy's management listener",
+		UplinkConnectorName:    "edgeproxy's first uplink connector",
+		UplinkSSLProfileName:   "edgeproxy's first uplink sslProfile",
+	}
+	profiles := c.SSLProfileNames()
+	for i, u := range c.Uplinks {
+		if u.Name != "" {
+			own[u.Name] = "the edge connector of " + c.uplinkKey(i)
+		}
+		if profiles[i] != "" {
+			own[profiles[i]] = "the sslProfile of " + c.uplinkKey(i)
+		}
+	}
+	return own
 }
 
 // validateEntities checks the listeners and the connectors: at least one of
-// them, and names unique across both and edgeproxy's own entities (the
-// router wants names unique across all entity types).
+// them, and names unique across both and edgeproxy's own entities (ownNames:
+// the router wants names unique across all entity types).
 func (c Config) validateEntities(p *problems.List) {
 	if len(c.Listeners) == 0 && len(c.Connectors) == 0 {
 		p.Add("listeners", "", "at least one listener or connector is needed, e.g. EDGEPROXY_LISTENERS=\"8080=my-service:8080\" (a service proxy) or EDGEPROXY_CONNECTORS=\"my-service:8080=nginx:8080\" (a workload-side proxy)")
 	}
+	own := c.ownNames()
 	names := map[string]string{} // name → key of its first holder
 	checkName := func(key, name string) {
 		switch {
@@ -116,8 +166,8 @@ func (c Config) validateEntities(p *problems.List) {
 			p.Add(key, name, "must not be empty")
 		case !namePattern.MatchString(name):
 			p.Add(key, name, "may contain letters, digits, '.', '_' and '-' only, starting with a letter or digit")
-		case slices.Contains(reservedNames, name):
-			p.Add(key, name, "is reserved for edgeproxy's own router entities (%s, %s, %s)", ManagementListenerName, UplinkConnectorName, UplinkSSLProfileName)
+		case own[name] != "":
+			p.Add(key, name, "is reserved: it names %s, and the router wants names unique across its entities", own[name])
 		default:
 			if first, dup := names[name]; dup {
 				p.Add(key, name, "duplicates %s: names must be unique across listeners and connectors", first)

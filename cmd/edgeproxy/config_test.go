@@ -57,14 +57,14 @@ listeners:
 		{"router.id from yaml", s.Router.Router.ID, "from-yaml"},
 		{"management from yaml", s.Router.Router.Management, "127.0.0.1:15672"},
 		{"health follows management", s.Health.Management, "127.0.0.1:15672"},
-		{"uplink.host from yaml", s.Router.Uplink.Host, "yaml-host"},
-		{"uplink.port from env", s.Router.Uplink.Port, 2222},
+		{"uplink.host from yaml", s.Router.Uplinks[0].Host, "yaml-host"},
+		{"uplink.port from env", s.Router.Uplinks[0].Port, 2222},
 		{"flow_log from env", s.Router.Router.FlowLog, true},
 		{"stop_timeout from yaml", s.Supervisor.StopTimeout, 5 * time.Second},
 		{"interval from env", s.Health.Interval, 250 * time.Millisecond},
 		{"timeout default", s.Health.Timeout, time.Second},
 		{"binary default", s.Supervisor.Binary, "skrouterd"},
-		{"verify_hostname default", s.Router.Uplink.TLS.VerifyHostname, true},
+		{"verify_hostname default", s.Router.Uplinks[0].TLS.VerifyHostname, true},
 		{"source", s.Source, yml},
 		{"listeners from env replace yaml", s.Router.Listeners, []routerconf.Listener{
 			{Name: "my-service-8080", Host: "0.0.0.0", Port: 8080, Address: "my-service:8080"},
@@ -288,7 +288,7 @@ func TestDecodeLeniencyAndNulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Router.Router.ID != "7" || s.Router.Router.WorkerThreads != 2 || s.Router.Uplink.Port != 5 || !s.Router.Router.FlowLog ||
+	if s.Router.Router.ID != "7" || s.Router.Router.WorkerThreads != 2 || s.Router.Uplinks[0].Port != 5 || !s.Router.Router.FlowLog ||
 		s.Router.Listeners[0] != (routerconf.Listener{Name: "svc", Host: "0.0.0.0", Port: 8080, Address: "svc"}) {
 		t.Errorf("got %+v", s.Router)
 	}

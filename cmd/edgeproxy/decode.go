@@ -34,7 +34,7 @@ func decode(k *koanf.Koanf, c *configKeys) error {
 		Tag: tagName,
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
-				durationHook, listenersHook, listenerHook, connectorsHook, connectorHook, stringHook, intHook, boolHook,
+				durationHook, listenersHook, listenerHook, connectorsHook, connectorHook, uplinksHook, uplinkHook, stringHook, intHook, boolHook,
 				nullHook, // last: the only hook that may return nil
 			),
 			MatchName: func(mapKey, fieldName string) bool { return mapKey == fieldName },
@@ -121,6 +121,11 @@ var listenersHook = listHook(routerconf.ParseListenerSpec, listenerFields,
 var connectorsHook = listHook(routerconf.ParseConnectorSpec, connectorFields,
 	"ADDRESS=HOST:PORT, e.g. my-service:8080=nginx:8080")
 
+// uplinksHook decodes `uplinks`: a YAML list of {name, host, port, tls} or,
+// as EDGEPROXY_UPLINKS gives it, a spec string "[NAME=]HOST:PORT,...".
+var uplinksHook = listHook(routerconf.ParseUplinkSpec, uplinkFields,
+	"[NAME=]HOST:PORT, e.g. interior-a:45671")
+
 // listenerHook decodes one listener: host defaults to 0.0.0.0, and a missing
 // port is reported like a null one.
 var listenerHook = entryHook[routerconf.Listener](map[string]any{"host": routerconf.DefaultListenerHost, "port": nil}, listenerFields)
@@ -129,6 +134,36 @@ var listenerHook = entryHook[routerconf.Listener](map[string]any{"host": routerc
 // null one (a missing host or address is an empty one, which validation
 // reports).
 var connectorHook = entryHook[routerconf.Connector](map[string]any{"port": nil}, connectorFields)
+
+// uplinkEntryHook decodes one uplink: a missing port is reported like a
+// null one.
+var uplinkEntryHook = entryHook[routerconf.Uplink](map[string]any{"port": nil}, uplinkFields)
+
+// uplinkHook is uplinkEntryHook with tls.verify_hostname defaulting to true
+// (as uplink.tls.verify_hostname) and YAML nulls marked within tls too.
+func uplinkHook(from, to reflect.Type, data any) (any, error) {
+	if m, ok := data.(map[string]any); ok && to == reflect.TypeFor[routerconf.Uplink]() {
+		m = maps.Clone(m)
+		tls, isMap := m["tls"].(map[string]any)
+		if m["tls"] == nil || isMap {
+			tls = maps.Clone(tls)
+			if tls == nil {
+				tls = map[string]any{}
+			}
+			if _, ok := tls["verify_hostname"]; !ok {
+				tls["verify_hostname"] = true
+			}
+			for f, value := range tls {
+				if value == nil {
+					tls[f] = null{}
+				}
+			}
+			m["tls"] = tls
+		}
+		data = m
+	}
+	return uplinkEntryHook(from, to, data)
+}
 
 // listHook decodes a list of T: a YAML list, or a spec string that parse
 // splits into entries (entryForm says what one looks like). A spec entry

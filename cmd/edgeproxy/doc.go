@@ -32,6 +32,8 @@
 //	EDGEPROXY_UPLINK__TLS__CERT_FILE         -                              client certificate (with KEY_FILE)
 //	EDGEPROXY_UPLINK__TLS__KEY_FILE          -                              client key (with CERT_FILE)
 //	EDGEPROXY_UPLINK__TLS__VERIFY_HOSTNAME   true                           verify the interior's certificate host name
+//	EDGEPROXY_UPLINKS                        - (UPLINK is the one uplink)   several interiors: [NAME=]HOST:PORT,...; not with UPLINK__*
+//	EDGEPROXY_UPLINKS__<i>__<FIELD>          -                              a field of entry i (from 0), e.g. EDGEPROXY_UPLINKS__1__TLS__CA_FILE
 //	EDGEPROXY_LISTENERS                      -                              [HOST:]PORT=ADDRESS,... e.g. 8080=my-service:8080
 //	EDGEPROXY_CONNECTORS                     -                              ADDRESS=HOST:PORT,... e.g. my-service:8080=nginx:8080
 //	EDGEPROXY_HEALTH__LISTEN                 127.0.0.1:9090                 /livez /readyz /status /metrics
