@@ -127,6 +127,17 @@ func bridge(typ, name, host string, port int, address, siteID string) Entity {
 	return e
 }
 
+// TCPConnectorAttributes are the attributes of cn's tcpConnector as Render
+// writes them (siteID is router.site_id), for creating it over management.
+func TCPConnectorAttributes(cn Connector, siteID string) map[string]any {
+	e := bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, siteID)
+	out := make(map[string]any, len(e.Attrs))
+	for _, a := range e.Attrs {
+		out[a.Key] = a.Value
+	}
+	return out
+}
+
 func writeEntity(buf *bytes.Buffer, e Entity) error {
 	typ, err := json.Marshal(e.Type)
 	if err != nil {

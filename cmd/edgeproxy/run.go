@@ -40,7 +40,7 @@ func runCommand(c *cli, _ []string) error {
 	if err != nil {
 		return err
 	}
-	rl, err := newReloader(c, s, logger.With("component", "reload"), sup, health.prober, health.client)
+	rl, err := newReloader(c, s, logger.With("component", "reload"), sup, health, health.client)
 	if err != nil {
 		return err
 	}

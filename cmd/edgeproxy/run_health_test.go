@@ -57,8 +57,8 @@ func startHealth(t *testing.T, s *settings, sup routerSupervisor) (string, func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(actors) != 2 {
-		t.Fatalf("%d actors, want the poller and the server", len(actors))
+	if len(actors) != 3 {
+		t.Fatalf("%d actors, want the poller, the server and the connector target watcher", len(actors))
 	}
 	done := make(chan error, len(actors))
 	for _, a := range actors {
