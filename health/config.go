@@ -17,6 +17,14 @@ type Config struct {
 	Timeout  time.Duration `koanf:"timeout"`
 	// RequireListeners makes a tcpListener whose operStatus is down fail readiness.
 	RequireListeners bool `koanf:"require_listeners"`
+	// ConnectorInterval is how often each connector's target is dialed.
+	ConnectorInterval time.Duration `koanf:"connector_interval"`
+	// RequireConnectors makes a connector whose target does not accept
+	// connections fail readiness.
+	RequireConnectors bool `koanf:"require_connectors"`
+	// WithdrawConnectors deletes a connector's tcpConnector from the router
+	// while its target does not accept connections (package connectors).
+	WithdrawConnectors bool `koanf:"withdraw_connectors"`
 }
 
 // Validate reports every problem with the health section at once.
@@ -25,5 +33,6 @@ func (c Config) Validate() error {
 	p.HostPort("health.listen", c.Listen, "127.0.0.1:9090", "use 0.0.0.0 to listen everywhere")
 	p.Positive("health.interval", c.Interval, c.Interval)
 	p.Positive("health.timeout", c.Timeout, c.Timeout)
+	p.Positive("health.connector_interval", c.ConnectorInterval, c.ConnectorInterval)
 	return p.Err()
 }

@@ -29,6 +29,18 @@ var (
 	descListenerClosed = prometheus.NewDesc("edgeproxy_listener_connections_closed_total",
 		"Connections of the tcpListener that closed (the router's counter; resets when the router restarts).",
 		[]string{"name"}, nil)
+	descConnectorTargetUp = prometheus.NewDesc("edgeproxy_connector_target_up",
+		"1 when edgeproxy's last dial of the tcpConnector's target connected, else 0 (the router itself never checks it).",
+		[]string{"name", "address", "target"}, nil)
+	descConnectorPresent = prometheus.NewDesc("edgeproxy_connector_present",
+		"1 when the router has the tcpConnector (it is withdrawn while its target is unreachable with health.withdraw_connectors).",
+		[]string{"name", "address"}, nil)
+	descConnectorOpened = prometheus.NewDesc("edgeproxy_connector_connections_opened_total",
+		"The tcpConnector's connectionsOpened (the router's counter: 1 at start for its dispatcher, +1 per flow; resets when the router restarts or the connector is re-created).",
+		[]string{"name"}, nil)
+	descConnectorClosed = prometheus.NewDesc("edgeproxy_connector_connections_closed_total",
+		"The tcpConnector's connectionsClosed (a flow to a refusing target is opened and closed at once).",
+		[]string{"name"}, nil)
 	descProbeDuration = prometheus.NewDesc("edgeproxy_probe_duration_seconds",
 		"How long the last health probe of the router took.", nil, nil)
 	descReady = prometheus.NewDesc("edgeproxy_ready",
@@ -47,7 +59,8 @@ type snapshotCollector struct {
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRouterUp, descRestarts, descManagementUp, descEdgeLinkUp, descUplinkUp, descListenerUp,
-		descListenerOpened, descListenerClosed, descProbeDuration, descReady, descLive, descRouterInfo} {
+		descListenerOpened, descListenerClosed, descConnectorTargetUp, descConnectorPresent, descConnectorOpened,
+		descConnectorClosed, descProbeDuration, descReady, descLive, descRouterInfo} {
 		ch <- d
 	}
 }
@@ -74,6 +87,13 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descListenerUp, b2f(current && l.Up()), l.Name, l.Address)
 		counter(descListenerOpened, float64(l.ConnectionsOpened), l.Name)
 		counter(descListenerClosed, float64(l.ConnectionsClosed), l.Name)
+	}
+	for _, c := range snap.Connectors {
+		t := c.Target
+		gauge(descConnectorTargetUp, b2f(t.Reachable), t.Name, t.Address, t.Target())
+		gauge(descConnectorPresent, b2f(current && c.Exists), t.Name, t.Address)
+		counter(descConnectorOpened, float64(c.ConnectionsOpened), t.Name)
+		counter(descConnectorClosed, float64(c.ConnectionsClosed), t.Name)
 	}
 	gauge(descProbeDuration, snap.ProbeDuration.Seconds())
 	gauge(descReady, b2f(snap.Ready(now)))

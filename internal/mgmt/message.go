@@ -21,6 +21,9 @@ const (
 	EntityConnector   = "io.skupper.router.connector"
 	EntityConnection  = "io.skupper.router.connection"
 	EntityTCPListener = "io.skupper.router.tcpListener"
+	// EntityTCPConnector: a real tcpConnector has no operStatus and never
+	// checks its target; see TCPConnector.
+	EntityTCPConnector = "io.skupper.router.tcpConnector"
 )
 
 // Operations the client performs.
