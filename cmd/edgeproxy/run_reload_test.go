@@ -382,8 +382,9 @@ func TestRunReloadConnectors(t *testing.T) {
 	}
 }
 
-// TestRunReloadRestart: a change the router cannot make at run time (its
-// id) restarts it once, with the reason; the prober follows the new id.
+// TestRunReloadRestart: the log level changes in place; a change the
+// router cannot make at run time (its id) restarts it once, with the
+// reason; the prober follows the new id.
 func TestRunReloadRestart(t *testing.T) {
 	t.Parallel()
 	in := routertest.StartInterior(t)
@@ -392,9 +393,25 @@ func TestRunReloadRestart(t *testing.T) {
 	uplink := fmt.Sprintf("uplink:\n  host: %s\n  port: %d\n", in.EdgeHost(), in.EdgePort())
 	rp := startReloadProxy(t, in, filepath.Join(t.TempDir(), "edgeproxy.yaml"), "router:\n  id: first\n"+uplink, []yamlListener{l})
 	routertest.Eventually(t, 30*time.Second, func() error { return linkUp(rp.mgmt) })
-	rp.uplink = "router:\n  id: second\n" + uplink
+	// The log level is updated in place (the log entity's enable): no restart.
+	rp.uplink = "router:\n  id: first\n  log_level: debug\n" + uplink
 	rp.write(t, []yamlListener{l})
 	r := rp.waitReload(t, 1)
+	if !r.OK || r.Applied != "live" || !slices.Equal(r.Changes, []string{"updated log/log/DEFAULT (enable)"}) {
+		t.Fatalf("reload %+v, want the DEFAULT log updated live", r)
+	}
+	if logs := routertest.MustQuery(t, rp.mgmt, "log", "name", "enable"); !slices.ContainsFunc(logs, func(m map[string]any) bool {
+		return m["name"] == "log/DEFAULT" && m["enable"] == "debug+"
+	}) {
+		t.Errorf("router's log entities %v, want log/DEFAULT at debug+", logs)
+	}
+	if n := len(harnessRouterPIDs(t, rp.record)); n != 1 {
+		t.Fatalf("%d routers after the log level change, want 1", n)
+	}
+	// The router id cannot change at run time: one planned restart.
+	rp.uplink = "router:\n  id: second\n  log_level: debug\n" + uplink
+	rp.write(t, []yamlListener{l})
+	r = rp.waitReload(t, 2)
 	if !r.OK || !strings.Contains(r.Applied, "restart: router/: id changed") {
 		t.Fatalf("reload %+v, want a restart for the id", r)
 	}
@@ -497,4 +514,40 @@ func copyFile(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 	writeAtomic(t, dst, string(b))
+}
+
+// TestRunLinkWatchdog: with supervisor.link_down_restart_after and an
+// uplink where nothing listens, the router is restarted after that time,
+// then after twice it; each restart is logged with its reason.
+func TestRunLinkWatchdog(t *testing.T) {
+	t.Parallel()
+	record := filepath.Join(t.TempDir(), "record.jsonl")
+	env := append(routerBaseEnv(t),
+		"EDGEPROXY_ROUTER__BINARY="+routertest.Binary(t, routertest.Controls{Record: record}),
+		"EDGEPROXY_ROUTER__MANAGEMENT="+net.JoinHostPort(routertest.Loopback, strconv.Itoa(routertest.FreePort(t))),
+		"EDGEPROXY_UPLINK__HOST="+routertest.Loopback,
+		"EDGEPROXY_UPLINK__PORT="+strconv.Itoa(routertest.FreePort(t)), // nothing listens there
+		"EDGEPROXY_LISTENERS="+routertest.Loopback+":"+strconv.Itoa(routertest.FreePort(t))+"=my-service:8080",
+		"EDGEPROXY_SUPERVISOR__LINK_DOWN_RESTART_AFTER=1s",
+	)
+	p := launchProxy(t, nil, env, record)
+	routertest.Eventually(t, 60*time.Second, func() error {
+		if n := len(p.logRecords("restarting the router as planned")); n < 2 {
+			return fmt.Errorf("%d watchdog restarts", n)
+		}
+		return nil
+	})
+	recs := p.logRecords("restarting the router as planned")
+	if r := fmt.Sprint(recs[0]["reason"]); !strings.Contains(r, "link watchdog: no edge link up") || !strings.Contains(r, "supervisor.link_down_restart_after 1s") {
+		t.Errorf("first reason %q", r)
+	}
+	if r := fmt.Sprint(recs[1]["reason"]); !strings.Contains(r, "next wait 2s") {
+		t.Errorf("second reason %q, want the doubled wait", r)
+	}
+	routertest.Eventually(t, 30*time.Second, func() error { // the third starts after the second planned stop
+		if n := len(harnessRouterPIDs(t, record)); n < 3 {
+			return fmt.Errorf("%d routers started, want at least 3", n)
+		}
+		return nil
+	})
 }
