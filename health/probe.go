@@ -76,6 +76,16 @@ type Prober struct {
 	stopping    atomic.Bool
 	everReady   atomic.Bool
 	probes      atomic.Uint64
+
+	// connected gets a value after each probe that found management of a
+	// new router process (or after it reconnected): the event watcher
+	// subscribes then. kick asks Run to probe at once.
+	connected  chan struct{}
+	kick       chan struct{}
+	eventsLive atomic.Bool
+	readyPID   atomic.Int64 // the last router pid that was ready once
+	// noEventsPID is the router pid found to have no vanflow source.
+	noEventsPID atomic.Int64
 }
 
 // idleStatus is what the prober reports when it has no supervisor.
@@ -97,7 +107,8 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp}
+	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp,
+		connected: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 	first := p.base(sup.Status())
 	p.snap.Store(first)
 	return p
@@ -106,7 +117,7 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 // base is a snapshot with no management results yet.
 func (p *Prober) base(st supervisor.Status) *Snapshot {
 	s := &Snapshot{
-		StaleAfter:        3 * (p.cfg.Interval + p.cfg.Timeout),
+		StaleAfter:        3 * (max(p.cfg.Interval, p.cfg.ListenerInterval) + p.cfg.Timeout),
 		Supervisor:        st,
 		Stopping:          p.stopping.Load(),
 		ManagementAddress: p.cfg.Management,
@@ -145,14 +156,27 @@ func (p *Prober) Probes() uint64 { return p.probes.Load() }
 // SetStopping marks edgeproxy as shutting down: readiness is false from now on.
 func (p *Prober) SetStopping() { p.stopping.Store(true) }
 
-// Run polls until ctx ends. While not ready it polls four times as often
-// (at least every 100 ms apart), so a link that comes up is seen quickly;
-// while ready it polls every interval. A change of the supervisor's phase
-// or router pid (its change notification) probes at once; a router that
-// has not answered yet is connected afresh at each probe, with no backoff.
+// Run probes until ctx ends. When the management client also gives the
+// router's flow records (Events), the edge link is followed by its LINK
+// records (watch): a link change probes at once, and otherwise the router
+// is probed every health.listener_interval (tcpListener state has no
+// events). Without events (none arrive, or the router has no vanflow
+// source) it polls every health.interval. While not ready it polls four
+// times as often (at least every 100 ms apart), and every startPoll while
+// a new router process has not been ready yet, so start-up adds little
+// delay; a link that is down is waited for by its event, when events flow.
+// A change of the supervisor's phase or router pid (its change
+// notification) probes at once; a router that has not answered yet is
+// connected afresh at each probe, with no backoff.
 func (p *Prober) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	if ev, ok := p.mgmt.(Events); ok && p.cfg.ListenerInterval > 0 {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); p.watch(wctx, ev) }()
+		defer func() { cancel(); <-done }()
+	}
 	changed := p.sup.Changed()
 	last := p.sup.Status()
 	for {
@@ -167,6 +191,8 @@ func (p *Prober) Run(ctx context.Context) error {
 			}
 			last = st // a new router is connected afresh by the probe (answeredPID)
 			timer.Reset(0)
+		case <-p.kick:
+			timer.Reset(0)
 		case <-timer.C:
 			s := p.Probe(ctx)
 			last = s.Supervisor
@@ -175,9 +201,30 @@ func (p *Prober) Run(ctx context.Context) error {
 	}
 }
 
+// startPoll is the probe cadence while a new router process starts (for
+// startWindow after its launch, until it is first ready): a probe then
+// costs the router little (a refused connect, or the first queries), and
+// readiness follows the link at once (a real router opens it 4–12 ms after
+// its management listener; its first flow records come 2 s after start).
+const (
+	startPoll   = 50 * time.Millisecond
+	startWindow = 3 * time.Second
+)
+
 func (p *Prober) nextDelay(s *Snapshot) time.Duration {
-	if s.Ready(p.now()) {
+	now := p.now()
+	events := p.eventsLive.Load()
+	if s.Ready(now) {
+		if events {
+			return p.cfg.ListenerInterval
+		}
 		return p.cfg.Interval
+	}
+	if s.routerRunning() && int64(s.Supervisor.PID) != p.readyPID.Load() && now.Sub(s.Supervisor.StartedAt) < startWindow {
+		return min(p.cfg.Interval, startPoll)
+	}
+	if events && s.ManagementOK && !s.Uplink.Up() {
+		return p.cfg.ListenerInterval // the link's event wakes the prober
 	}
 	return min(p.cfg.Interval, max(p.cfg.Interval/4, 100*time.Millisecond))
 }
@@ -197,8 +244,12 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 			p.mgmt.Reset()
 		}
 		p.query(ctx, s)
-		if s.ManagementOK {
-			p.answeredPID.Store(int64(st.PID))
+		if s.ManagementOK && (p.answeredPID.Swap(int64(st.PID)) != int64(st.PID) ||
+			(!p.eventsLive.Load() && p.noEventsPID.Load() != int64(st.PID))) {
+			select { // (re)subscribe to the new router's events
+			case p.connected <- struct{}{}:
+			default:
+			}
 		}
 	} else {
 		s.ManagementError = "router not running"
@@ -208,6 +259,9 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 		p.linkUp(s.ProbedPID)
 	}
 	p.probes.Add(1)
+	if s.Ready(p.now()) {
+		p.readyPID.Store(int64(s.ProbedPID))
+	}
 	prev := p.snap.Swap(s)
 	p.logTransition(prev, s)
 	return s

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
+	"github.com/edgeproxy/edgeproxy/internal/poll"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
@@ -27,8 +28,17 @@ import (
 //     the router's message;
 //   - when the interior returns it is 200 again.
 func TestReadinessFollowsEdgeLink(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		events time.Duration // health.listener_interval; 0: events off
+	}{{"events", 10 * time.Second}, {"polling", 0}} {
+		t.Run(tt.name, func(t *testing.T) { testReadinessFollowsEdgeLink(t, tt.events) })
+	}
+}
+
+func testReadinessFollowsEdgeLink(t *testing.T, listenerInterval time.Duration) {
 	sc := routertest.StartScenario(t, routertest.Controls{})
-	cfg := Config{Management: sc.Edge.MgmtAddr, Interval: time.Second, Timeout: time.Second}
+	cfg := Config{Management: sc.Edge.MgmtAddr, Interval: time.Second, Timeout: time.Second, ListenerInterval: listenerInterval}
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
@@ -56,7 +66,16 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	routertest.Eventually(t, 10*time.Second, expect(http.StatusOK))
 	t.Logf("ready %s after the harness saw the link open", time.Since(linkUp).Round(time.Millisecond))
 
-	// 2. The interior stops: 503, naming the link.
+	// 2. The interior stops: 503, naming the link. With events on, they are
+	// followed by then (the router answers FLUSH 2 s after its start).
+	if listenerInterval > 0 {
+		poll.Eventually(t, 10*time.Second, func() error {
+			if !p.eventsLive.Load() {
+				return errors.New("the router's flow records are not followed")
+			}
+			return nil
+		})
+	}
 	sc.Interior.Stop()
 	stopped := time.Now()
 	routertest.Eventually(t, 10*time.Second, expect(http.StatusServiceUnavailable))

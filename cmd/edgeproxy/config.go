@@ -76,9 +76,10 @@ func defaultKeys() configKeys {
 			TLS:  routerconf.TLS{VerifyHostname: true},
 		},
 		Health: health.Config{
-			Listen:   "127.0.0.1:9090",
-			Interval: time.Second,
-			Timeout:  time.Second,
+			Listen:           "127.0.0.1:9090",
+			Interval:         time.Second,
+			ListenerInterval: 10 * time.Second,
+			Timeout:          time.Second,
 		},
 		Supervisor: supervisor.Config{
 			StopTimeout:     8 * time.Second,

@@ -22,6 +22,11 @@ type link interface {
 	Send(ctx context.Context, msg *amqp.Message) error
 	// Receive blocks for the next answer; it fails once the link is closed.
 	Receive(ctx context.Context) (*amqp.Message, error)
+	// Subscribe attaches a receiver for address on the same session.
+	Subscribe(ctx context.Context, address string) (eventReceiver, error)
+	// SendTo sends msg to address over a sender attached for it, then
+	// detaches that sender.
+	SendTo(ctx context.Context, address string, msg *amqp.Message) error
 	Close() error
 }
 
@@ -101,6 +106,44 @@ func (l *amqpLink) Receive(ctx context.Context) (*amqp.Message, error) {
 	}
 	return msg, nil
 }
+
+// eventCredit is how many event messages the router may send ahead: a
+// FLUSH answer is a handful of RECORD messages.
+const eventCredit = 32
+
+func (l *amqpLink) Subscribe(ctx context.Context, address string) (eventReceiver, error) {
+	r, err := l.session.NewReceiver(ctx, address, &amqp.ReceiverOptions{Credit: eventCredit})
+	if err != nil {
+		return nil, fmt.Errorf("attach receiver: %w", err)
+	}
+	return amqpEventReceiver{r}, nil
+}
+
+func (l *amqpLink) SendTo(ctx context.Context, address string, msg *amqp.Message) error {
+	s, err := l.session.NewSender(ctx, address, nil)
+	if err != nil {
+		return fmt.Errorf("attach sender: %w", err)
+	}
+	defer func() { _ = s.Close(ctx) }()
+	return s.Send(ctx, msg, nil)
+}
+
+// amqpEventReceiver settles what it receives (the router sends events
+// pre-settled; accepting is then a no-op).
+type amqpEventReceiver struct{ r *amqp.Receiver }
+
+func (e amqpEventReceiver) Receive(ctx context.Context) (*amqp.Message, error) {
+	m, err := e.r.Receive(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.r.AcceptMessage(ctx, m); err != nil {
+		return nil, fmt.Errorf("accept event: %w", err)
+	}
+	return m, nil
+}
+
+func (e amqpEventReceiver) Close(ctx context.Context) error { return e.r.Close(ctx) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
