@@ -31,7 +31,8 @@
 //	EDGEPROXY_UPLINK__TLS__VERIFY_HOSTNAME   true                           verify the interior's certificate host name
 //	EDGEPROXY_LISTENERS                      -                              [HOST:]PORT=ADDRESS,... e.g. 8080=my-service:8080
 //	EDGEPROXY_HEALTH__LISTEN                 127.0.0.1:9090                 /livez /readyz /status /metrics
-//	EDGEPROXY_HEALTH__INTERVAL               1s                             probe interval
+//	EDGEPROXY_HEALTH__INTERVAL               1s                             probe interval without the router's events (fallback)
+//	EDGEPROXY_HEALTH__LISTENER_INTERVAL      10s                            probe interval while the edge link is followed by events; 0: events off
 //	EDGEPROXY_HEALTH__TIMEOUT                1s                             bound on each management call
 //	EDGEPROXY_HEALTH__REQUIRE_LISTENERS      false                          a down tcpListener fails readiness
 //	EDGEPROXY_SUPERVISOR__STOP_TIMEOUT       8s                             SIGTERM to SIGKILL delay on stop
