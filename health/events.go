@@ -116,8 +116,9 @@ var (
 	errNoFlushAnswer = errors.New("no answer to FLUSH")
 )
 
-// mergeLinks applies the LINK records among recs and reports whether an
-// edge link's operStatus or down count changed.
+// mergeLinks applies the LINK records among recs and reports whether the
+// operStatus or down count of an uplink changed: one LINK record per edge
+// connector, named like it; each uplink is judged by the probe it triggers.
 func (p *Prober) mergeLinks(links map[string]*mgmt.FlowLink, recs []mgmt.FlowRecord) bool {
 	changed := false
 	for _, r := range recs {
@@ -130,12 +131,23 @@ func (p *Prober) mergeLinks(links map[string]*mgmt.FlowLink, recs []mgmt.FlowRec
 			l = &mgmt.FlowLink{}
 			links[id] = l
 		}
-		if l.Merge(r) && l.Role == "edge" {
+		if l.Merge(r) && l.Role == "edge" && p.watchesUplink(l.Name) {
 			changed = true
 			p.log.Debug("edge link changed", "connector", l.Name, "oper_status", l.OperStatus, "down_count", l.DownCount, "reason", l.Reason)
 		}
 	}
 	return changed
+}
+
+// watchesUplink reports whether the connector named name is one of the
+// target's uplinks (any edge connector when an uplink's name is not known).
+func (p *Prober) watchesUplink(name string) bool {
+	for _, u := range p.target.Uplinks {
+		if u.Connector == "" || u.Connector == name {
+			return true
+		}
+	}
+	return false
 }
 
 // kickProbe asks Run for a probe now.

@@ -37,7 +37,8 @@ var (
 	famRouterUp       = family{"edgeproxy_router_up", "1 when the router process runs, else 0.", gauge}
 	famRestarts       = family{"edgeproxy_router_restarts_total", "Router restarts after unexpected exits.", counter}
 	famManagementUp   = family{"edgeproxy_management_up", "1 when the router's management answered the last probe within the timeout.", gauge}
-	famEdgeLinkUp     = family{"edgeproxy_edge_link_up", "1 when the edge connector is SUCCESS and an edge connection is open.", gauge}
+	famEdgeLinkUp     = family{"edgeproxy_edge_link_up", "1 when at least one edge connector is SUCCESS with its edge connection open.", gauge}
+	famUplinkUp       = family{"edgeproxy_uplink_up", "1 when this edge connector is SUCCESS with its edge connection open.", gauge}
 	famListenerUp     = family{"edgeproxy_listener_up", "1 when the tcpListener exists and its operStatus is up (a consumer of its address is reachable).", gauge}
 	famListenerOpened = family{"edgeproxy_listener_connections_opened_total", "Connections the tcpListener accepted (the router's counter; resets when the router restarts).", counter}
 	famListenerClosed = family{"edgeproxy_listener_connections_closed_total", "Connections of the tcpListener that closed (the router's counter; resets when the router restarts).", counter}
@@ -116,7 +117,13 @@ func writeMetrics(m metricsWriter, snap *Snapshot, now time.Time) {
 	m.one(famRouterUp, b2f(running))
 	m.one(famRestarts, float64(snap.Supervisor.Restarts))
 	m.one(famManagementUp, b2f(current))
-	m.one(famEdgeLinkUp, b2f(current && snap.Uplink.Up()))
+	m.one(famEdgeLinkUp, b2f(current && snap.LinkUp()))
+	if len(snap.Uplinks) > 0 {
+		m.family(famUplinkUp)
+		for _, u := range snap.Uplinks {
+			m.series(famUplinkUp.name, b2f(current && u.Up()), "connector", u.Connector, "host", u.Host, "port", strconv.Itoa(u.Port))
+		}
+	}
 	if len(snap.Listeners) > 0 {
 		m.family(famListenerUp)
 		for _, l := range snap.Listeners {
