@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // attr is one attribute of an entity; entities keep their attributes in the
@@ -94,6 +95,9 @@ func entities(c Config) []entity {
 		uplink.set("host", u.Host)
 		uplink.set("port", strconv.Itoa(u.Port))
 		uplink.set("role", "edge")
+		if c.Router.UplinkIdleTimeout > 0 {
+			uplink.set("idleTimeoutSeconds", int(c.Router.UplinkIdleTimeout/time.Second))
+		}
 		if profiles[i] != "" {
 			uplink.set("sslProfile", profiles[i])
 			uplink.set("verifyHostname", u.TLS.VerifyHostname)

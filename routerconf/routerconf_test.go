@@ -1,9 +1,9 @@
 package routerconf
 
 import (
-	"fmt"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"

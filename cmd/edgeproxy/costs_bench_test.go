@@ -224,5 +224,3 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
-
-

@@ -26,6 +26,7 @@
 //	EDGEPROXY_ROUTER__LOG_LEVEL              info                           router log level: debug, info, warning, error, critical
 //	EDGEPROXY_ROUTER__FLOW_LOG               false                          router FLOW_LOG module (costly: off by default)
 //	EDGEPROXY_ROUTER__SITE_ID                -                              site id: router metadata, tcpListener/tcpConnector siteId
+//	EDGEPROXY_ROUTER__UPLINK_IDLE_TIMEOUT    4s                             edge connectors' idleTimeoutSeconds: a frozen interior is noticed after this
 //	EDGEPROXY_UPLINK__HOST                   host.docker.internal           interior router's edge listener host
 //	EDGEPROXY_UPLINK__PORT                   45671                          its port
 //	EDGEPROXY_UPLINK__TLS__CA_FILE           -                              CA file; any TLS file turns TLS on
