@@ -73,8 +73,8 @@ func format(v float64, unit string) string {
 }
 
 // costRound: exec → ready → traffic; RSS; idle CPU of edgeproxy and its
-// router; SIGKILL of the router → ready again; uplink gone → not ready;
-// SIGTERM → exited.
+// router; SIGKILL of the router → ready again; interior frozen (SIGSTOP) →
+// not ready; uplink gone (interior SIGKILL) → not ready; SIGTERM → exited.
 func costRound(t *testing.T, m *measures, idle time.Duration) {
 	t.Run("proxy", func(t *testing.T) {
 		in := routertest.StartInterior(t)
@@ -103,6 +103,17 @@ func costRound(t *testing.T, m *measures, idle time.Duration) {
 		waitReadyz(t, base, http.StatusServiceUnavailable, 10*time.Second)
 		waitReadyz(t, base, http.StatusOK, 30*time.Second)
 		m.add("router SIGKILL → /readyz 200 again", "ms", ms(time.Since(killed)))
+
+		frozen := time.Now()
+		if err := in.Process().Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		waitReadyz(t, base, http.StatusServiceUnavailable, 60*time.Second)
+		m.add("interior frozen (SIGSTOP) → /readyz 503", "ms", ms(time.Since(frozen)))
+		if err := in.Process().Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		waitReadyz(t, base, http.StatusOK, 30*time.Second)
 
 		gone := time.Now()
 		in.Kill()

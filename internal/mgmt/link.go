@@ -95,14 +95,19 @@ func (l *amqpLink) Send(ctx context.Context, m *amqp.Message) error {
 }
 
 func (l *amqpLink) Receive(ctx context.Context) (*amqp.Message, error) {
-	msg, err := l.receiver.Receive(ctx, nil)
+	return receiveAccepted(ctx, l.receiver, "answer")
+}
+
+// receiveAccepted receives the next message on r and accepts it. Answers
+// and events come pre-settled; accepting is a no-op then, and settles the
+// delivery (freeing credit) if a router ever sends them unsettled.
+func receiveAccepted(ctx context.Context, r *amqp.Receiver, what string) (*amqp.Message, error) {
+	msg, err := r.Receive(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	// Answers come pre-settled; accepting is a no-op then, and settles the
-	// delivery (freeing credit) if a router ever sends them unsettled.
-	if err := l.receiver.AcceptMessage(ctx, msg); err != nil {
-		return nil, fmt.Errorf("accept answer: %w", err)
+	if err := r.AcceptMessage(ctx, msg); err != nil {
+		return nil, fmt.Errorf("accept %s: %w", what, err)
 	}
 	return msg, nil
 }
@@ -128,19 +133,11 @@ func (l *amqpLink) SendTo(ctx context.Context, address string, msg *amqp.Message
 	return s.Send(ctx, msg, nil)
 }
 
-// amqpEventReceiver settles what it receives (the router sends events
-// pre-settled; accepting is then a no-op).
+// amqpEventReceiver is a subscription's receiver.
 type amqpEventReceiver struct{ r *amqp.Receiver }
 
 func (e amqpEventReceiver) Receive(ctx context.Context) (*amqp.Message, error) {
-	m, err := e.r.Receive(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.r.AcceptMessage(ctx, m); err != nil {
-		return nil, fmt.Errorf("accept event: %w", err)
-	}
-	return m, nil
+	return receiveAccepted(ctx, e.r, "event")
 }
 
 func (e amqpEventReceiver) Close(ctx context.Context) error { return e.r.Close(ctx) }
