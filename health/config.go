@@ -23,6 +23,14 @@ type Config struct {
 	Timeout          time.Duration `koanf:"timeout"`
 	// RequireListeners makes a tcpListener whose operStatus is down fail readiness.
 	RequireListeners bool `koanf:"require_listeners"`
+	// ConnectorInterval is how often each connector's target is dialed.
+	ConnectorInterval time.Duration `koanf:"connector_interval"`
+	// RequireConnectors makes a connector whose target does not accept
+	// connections fail readiness.
+	RequireConnectors bool `koanf:"require_connectors"`
+	// WithdrawConnectors deletes a connector's tcpConnector from the router
+	// while its target does not accept connections (package connectors).
+	WithdrawConnectors bool `koanf:"withdraw_connectors"`
 }
 
 // Validate reports every problem with the health section at once.
@@ -34,5 +42,6 @@ func (c Config) Validate() error {
 	if c.ListenerInterval < 0 {
 		p.Add("health.listener_interval", c.ListenerInterval, "must not be negative (0 turns the router's events off)")
 	}
+	p.Positive("health.connector_interval", c.ConnectorInterval, c.ConnectorInterval)
 	return p.Err()
 }

@@ -42,6 +42,10 @@ var (
 	famListenerUp     = family{"edgeproxy_listener_up", "1 when the tcpListener exists and its operStatus is up (a consumer of its address is reachable).", gauge}
 	famListenerOpened = family{"edgeproxy_listener_connections_opened_total", "Connections the tcpListener accepted (the router's counter; resets when the router restarts).", counter}
 	famListenerClosed = family{"edgeproxy_listener_connections_closed_total", "Connections of the tcpListener that closed (the router's counter; resets when the router restarts).", counter}
+	famConnTargetUp   = family{"edgeproxy_connector_target_up", "1 when edgeproxy's last dial of the tcpConnector's target connected, else 0 (the router itself never checks it).", gauge}
+	famConnPresent    = family{"edgeproxy_connector_present", "1 when the router has the tcpConnector (it is withdrawn while its target is unreachable with health.withdraw_connectors).", gauge}
+	famConnOpened     = family{"edgeproxy_connector_connections_opened_total", "The tcpConnector's connectionsOpened (the router's counter: 1 at start for its dispatcher, +1 per flow; resets when the router restarts or the connector is re-created).", counter}
+	famConnClosed     = family{"edgeproxy_connector_connections_closed_total", "The tcpConnector's connectionsClosed (a flow to a refusing target is opened and closed at once).", counter}
 	famProbeDuration  = family{"edgeproxy_probe_duration_seconds", "How long the last health probe of the router took.", gauge}
 	famReady          = family{"edgeproxy_ready", "1 when /readyz passes, else 0.", gauge}
 	famLive           = family{"edgeproxy_live", "1 when /livez passes, else 0.", gauge}
@@ -136,6 +140,25 @@ func writeMetrics(m metricsWriter, snap *Snapshot, now time.Time) {
 		m.family(famListenerClosed)
 		for _, l := range snap.Listeners {
 			m.series(famListenerClosed.name, float64(l.ConnectionsClosed), "name", l.Name)
+		}
+	}
+	if len(snap.Connectors) > 0 {
+		m.family(famConnTargetUp)
+		for _, c := range snap.Connectors {
+			t := c.Target
+			m.series(famConnTargetUp.name, b2f(t.Reachable), "name", t.Name, "address", t.Address, "target", t.Target())
+		}
+		m.family(famConnPresent)
+		for _, c := range snap.Connectors {
+			m.series(famConnPresent.name, b2f(current && c.Exists), "name", c.Target.Name, "address", c.Target.Address)
+		}
+		m.family(famConnOpened)
+		for _, c := range snap.Connectors {
+			m.series(famConnOpened.name, float64(c.ConnectionsOpened), "name", c.Target.Name)
+		}
+		m.family(famConnClosed)
+		for _, c := range snap.Connectors {
+			m.series(famConnClosed.name, float64(c.ConnectionsClosed), "name", c.Target.Name)
 		}
 	}
 	m.one(famProbeDuration, snap.ProbeDuration.Seconds())

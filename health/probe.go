@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/connectors"
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor"
@@ -40,8 +41,16 @@ type Target struct {
 	// port) are not this proxy's router's. Empty: not checked.
 	RouterID string
 	// Uplinks are the edge connectors, in configuration order.
-	Uplinks   []UplinkTarget
-	Listeners []ListenerSpec
+	Uplinks    []UplinkTarget
+	Listeners  []ListenerSpec
+	Connectors []routerconf.Connector
+}
+
+// Targets is what the prober needs of the connectors' target watcher
+// (*connectors.Watcher): the last dial of each target, in the order of
+// Target.Connectors.
+type Targets interface {
+	Statuses() []connectors.Status
 }
 
 // UplinkTarget is one configured edge connector and the interior it goes to.
@@ -65,17 +74,20 @@ type ProberConfig struct {
 	// that found its edge link up (the supervisor's MarkReady: a router that
 	// got that far is restarted at once if it dies).
 	LinkUp func(pid int)
+	// Targets reports the connectors' targets (nil: none dialed).
+	Targets Targets
 }
 
 // Prober polls the router every interval and keeps one snapshot.
 type Prober struct {
-	cfg    Config
-	target Target
-	mgmt   Management
-	sup    Supervisor
-	log    *slog.Logger
-	now    func() time.Time
-	linkUp func(pid int)
+	cfg     Config
+	target  Target
+	mgmt    Management
+	sup     Supervisor
+	log     *slog.Logger
+	now     func() time.Time
+	linkUp  func(pid int)
+	targets Targets
 
 	snap atomic.Pointer[Snapshot]
 	// answeredPID is the last router pid whose management answered a probe.
@@ -114,7 +126,7 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp,
+	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp, targets: cfg.Targets,
 		connected: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 	first := p.base(sup.Status())
 	p.snap.Store(first)
@@ -124,19 +136,32 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 // base is a snapshot with no management results yet.
 func (p *Prober) base(st supervisor.Status) *Snapshot {
 	s := &Snapshot{
-		StaleAfter:        3 * (max(p.cfg.Interval, p.cfg.ListenerInterval) + p.cfg.Timeout),
-		Supervisor:        st,
-		Stopping:          p.stopping.Load(),
-		ManagementAddress: p.cfg.Management,
-		RequireListeners:  p.cfg.RequireListeners,
-		Uplinks:           make([]UplinkStatus, len(p.target.Uplinks)),
-		Listeners:         make([]ListenerStatus, len(p.target.Listeners)),
+		StaleAfter:         3 * (max(p.cfg.Interval, p.cfg.ListenerInterval) + p.cfg.Timeout),
+		Supervisor:         st,
+		Stopping:           p.stopping.Load(),
+		ManagementAddress:  p.cfg.Management,
+		RequireListeners:   p.cfg.RequireListeners,
+		Uplinks:            make([]UplinkStatus, len(p.target.Uplinks)),
+		Listeners:          make([]ListenerStatus, len(p.target.Listeners)),
+		RequireConnectors:  p.cfg.RequireConnectors,
+		WithdrawConnectors: p.cfg.WithdrawConnectors,
+		Connectors:         make([]ConnectorStatus, len(p.target.Connectors)),
 	}
 	for i, u := range p.target.Uplinks {
 		s.Uplinks[i] = UplinkStatus{Host: u.Host, Port: u.Port, Connector: u.Connector}
 	}
 	for i, l := range p.target.Listeners {
 		s.Listeners[i] = ListenerStatus{ListenerSpec: l}
+	}
+	var dialed []connectors.Status
+	if p.targets != nil {
+		dialed = p.targets.Statuses()
+	}
+	for i, c := range p.target.Connectors {
+		s.Connectors[i] = ConnectorStatus{Target: connectors.Status{Connector: c}}
+		if i < len(dialed) && dialed[i].Name == c.Name {
+			s.Connectors[i].Target = dialed[i]
+		}
 	}
 	return s
 }
@@ -277,8 +302,9 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 	return s
 }
 
-// query asks the router for the connectors, tcpListeners and router id
-// concurrently, all within one timeout. It does not list connections: every
+// query asks the router for the connectors, tcpListeners, router id and,
+// when there are connectors, the tcpConnectors, concurrently, all within
+// one timeout. It does not list connections: every
 // TCP flow through the proxy is a connection row, so that answer (and the
 // probe's cost) would grow with the traffic; the edge connector's own
 // status and message say whether its link is open. (Which of several open
@@ -298,6 +324,12 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		{mgmt.EntityConnector, mgmt.ConnectorAttributes},
 		{mgmt.EntityTCPListener, mgmt.TCPListenerAttributes},
 		{mgmt.EntityRouter, []string{"id"}},
+	}
+	if len(s.Connectors) > 0 {
+		queries = append(queries, struct {
+			entity string
+			attrs  []string
+		}{mgmt.EntityTCPConnector, mgmt.TCPConnectorAttributes})
 	}
 	results := make([]result, len(queries))
 	var wg sync.WaitGroup
@@ -339,6 +371,11 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	}
 	for i := range s.Listeners {
 		fillListener(&s.Listeners[i], results[1].recs)
+	}
+	if len(s.Connectors) > 0 {
+		for i := range s.Connectors {
+			fillConnector(&s.Connectors[i], results[3].recs)
+		}
 	}
 	if v, ok := p.mgmt.RemoteProperties()["version"].(string); ok {
 		s.RouterVersion = v
@@ -385,6 +422,19 @@ func fillListener(l *ListenerStatus, recs []mgmt.Record) {
 		l.ConnectionMsg = tl.ConnectionMsg
 		l.ConnectionsOpened = tl.ConnectionsOpened
 		l.ConnectionsClosed = tl.ConnectionsClosed
+		return
+	}
+}
+
+func fillConnector(c *ConnectorStatus, recs []mgmt.Record) {
+	for _, r := range recs {
+		tc := mgmt.TCPConnectorFrom(r)
+		if tc.Name != c.Target.Name {
+			continue
+		}
+		c.Exists = true
+		c.ConnectionsOpened = tc.ConnectionsOpened
+		c.ConnectionsClosed = tc.ConnectionsClosed
 		return
 	}
 }

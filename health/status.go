@@ -11,10 +11,11 @@ type StatusDoc struct {
 	Router               RouterDoc     `json:"router"`
 	Management           ManagementDoc `json:"management"`
 	// Uplink is the uplink in use (Snapshot.InUse), Uplinks every one.
-	Uplink    UplinkDoc             `json:"uplink"`
-	Uplinks   []UplinkDoc           `json:"uplinks"`
-	Listeners []ListenerDoc         `json:"listeners"`
-	Checks    map[string][]CheckDoc `json:"checks"`
+	Uplink     UplinkDoc             `json:"uplink"`
+	Uplinks    []UplinkDoc           `json:"uplinks"`
+	Listeners  []ListenerDoc         `json:"listeners"`
+	Connectors []ConnectorDoc        `json:"connectors"`
+	Checks     map[string][]CheckDoc `json:"checks"`
 }
 
 // RouterDoc is the router process and identity.
@@ -82,6 +83,25 @@ type ListenerDoc struct {
 	ConnectionsClosed int64  `json:"connectionsClosed"`
 }
 
+// ConnectorDoc is one tcpConnector: its target as edgeproxy last dialed it
+// and the entity as the router has it.
+type ConnectorDoc struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	// TargetChecked: dialed at least once; TargetReachable: the last dial connected.
+	TargetChecked     bool       `json:"targetChecked"`
+	TargetReachable   bool       `json:"targetReachable"`
+	TargetError       string     `json:"targetError,omitempty"`
+	TargetCheckedAt   *time.Time `json:"targetCheckedAt"`
+	TargetSince       *time.Time `json:"targetSince"`
+	DialSeconds       float64    `json:"dialSeconds"`
+	Exists            bool       `json:"exists"`
+	ConnectionsOpened int64      `json:"connectionsOpened"`
+	ConnectionsClosed int64      `json:"connectionsClosed"`
+}
+
 // CheckDoc is one check's outcome.
 type CheckDoc struct {
 	Name    string `json:"name"`
@@ -106,6 +126,7 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 		Uplink:     uplinkDoc(snap.InUse()),
 		Uplinks:    make([]UplinkDoc, len(snap.Uplinks)),
 		Listeners:  make([]ListenerDoc, 0, len(snap.Listeners)),
+		Connectors: make([]ConnectorDoc, 0, len(snap.Connectors)),
 		Checks:     map[string][]CheckDoc{"live": checkDocs(live), "ready": checkDocs(ready)},
 	}
 	if !snap.At.IsZero() {
@@ -125,6 +146,15 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 			Name: l.Name, Host: l.Host, Port: l.Port, Address: l.Address, Exists: l.Exists,
 			OperStatus: l.OperStatus, ConnectionMsg: l.ConnectionMsg,
 			ConnectionsOpened: l.ConnectionsOpened, ConnectionsClosed: l.ConnectionsClosed,
+		})
+	}
+	for _, c := range snap.Connectors {
+		t := c.Target
+		d.Connectors = append(d.Connectors, ConnectorDoc{
+			Name: t.Name, Address: t.Address, Host: t.Host, Port: t.Port,
+			TargetChecked: t.Checked, TargetReachable: t.Reachable, TargetError: t.Error,
+			TargetCheckedAt: timePtr(t.CheckedAt), TargetSince: timePtr(t.Since), DialSeconds: t.DialTime.Seconds(),
+			Exists: c.Exists, ConnectionsOpened: c.ConnectionsOpened, ConnectionsClosed: c.ConnectionsClosed,
 		})
 	}
 	return d

@@ -142,6 +142,17 @@ func bridge(typ, name, host string, port int, address, siteID string) entity {
 	return e
 }
 
+// TCPConnectorAttributes are the attributes of cn's tcpConnector as Render
+// writes them (siteID is router.site_id), for creating it over management.
+func TCPConnectorAttributes(cn Connector, siteID string) map[string]any {
+	e := bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, siteID)
+	out := make(map[string]any, len(e.attrs))
+	for _, a := range e.attrs {
+		out[a.key] = a.value
+	}
+	return out
+}
+
 func writeEntity(buf *bytes.Buffer, e entity) error {
 	typ, err := json.Marshal(e.typ)
 	if err != nil {

@@ -91,6 +91,10 @@ func defaultKeys() configKeys {
 			Interval:         time.Second,
 			ListenerInterval: 10 * time.Second,
 			Timeout:          time.Second,
+			// A TCP connect per target every 5 s: cheap for any workload,
+			// and a dead one is seen (and withdrawn) within 5 s.
+			ConnectorInterval:  5 * time.Second,
+			WithdrawConnectors: true,
 		},
 		Supervisor: supervisor.Config{
 			StopTimeout:     8 * time.Second,

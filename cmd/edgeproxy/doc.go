@@ -42,6 +42,9 @@
 //	EDGEPROXY_HEALTH__LISTENER_INTERVAL      10s                            probe interval while the edge link is followed by events; 0: events off
 //	EDGEPROXY_HEALTH__TIMEOUT                1s                             bound on each management call
 //	EDGEPROXY_HEALTH__REQUIRE_LISTENERS      false                          a down tcpListener fails readiness
+//	EDGEPROXY_HEALTH__CONNECTOR_INTERVAL     5s                             how often each connector's target is dialed
+//	EDGEPROXY_HEALTH__REQUIRE_CONNECTORS     false                          an unreachable connector target fails readiness
+//	EDGEPROXY_HEALTH__WITHDRAW_CONNECTORS    true                           delete a tcpConnector while its target is unreachable
 //	EDGEPROXY_SUPERVISOR__STOP_TIMEOUT       8s                             SIGTERM to SIGKILL delay on stop
 //	EDGEPROXY_SUPERVISOR__BACKOFF_INITIAL    100ms                          first restart delay
 //	EDGEPROXY_SUPERVISOR__BACKOFF_MAX        30s                            restart delay cap

@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/connectors"
 	"github.com/edgeproxy/edgeproxy/health"
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/problems"
@@ -20,19 +21,21 @@ const healthShutdownGrace = time.Second
 // healthActors returns the health poller and HTTP server actors for `run`.
 // The HTTP port is bound here, so a port in use fails `run` before anything
 // starts.
-func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
-	logger = logger.With("component", "health")
+func healthActors(s *settings, sup routerSupervisor, base *slog.Logger) ([]actor, error) {
+	logger := base.With("component", "health")
 	client := mgmt.NewClient(mgmt.ClientConfig{
 		Address: s.Health.Management,
 		Timeout: s.Health.Timeout,
 		Name:    "edgeproxy-health",
 		Logger:  logger,
 	})
+	watcher := connectors.NewWatcher(s.Router.Connectors, s.Health.ConnectorInterval, s.Health.Timeout)
 	prober := health.NewProber(health.ProberConfig{
-		Health: s.Health,
-		Target: healthTarget(s.Router),
-		Logger: logger,
-		LinkUp: sup.MarkReady,
+		Health:  s.Health,
+		Target:  healthTarget(s.Router),
+		Logger:  logger,
+		LinkUp:  sup.MarkReady,
+		Targets: watcher,
 	}, client, sup)
 	server := health.NewServer(prober, logger)
 	ln, err := net.Listen("tcp", s.Health.Listen)
@@ -42,7 +45,7 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 		return nil, &configError{p.Err()}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return []actor{
+	actors := []actor{
 		{ // the poller: probes the router every health.interval into one snapshot
 			name:    "health-poller",
 			execute: func() error { return prober.Run(ctx) },
@@ -69,7 +72,25 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 				}()
 			},
 		},
-	}, nil
+	}
+	if len(s.Router.Connectors) == 0 {
+		return actors, nil
+	}
+	actors = append(actors, actor{ // the target watcher: dials each connector's target every health.connector_interval
+		name:      "connector-targets",
+		execute:   func() error { return watcher.Run(ctx) },
+		interrupt: func(error) { cancel() },
+	})
+	if s.Health.WithdrawConnectors {
+		gate := connectors.NewGate(watcher, client, s.Router.Router.SiteID, s.Health.ConnectorInterval, s.Health.Timeout,
+			base.With("component", "connectors"))
+		actors = append(actors, actor{ // the gate: a tcpConnector is in the router only while its target accepts
+			name:      "connector-gate",
+			execute:   func() error { return gate.Run(ctx) },
+			interrupt: func(error) { cancel() },
+		})
+	}
+	return actors, nil
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
@@ -101,9 +122,9 @@ func waitRouterDown(sup routerSupervisor, limit time.Duration) {
 }
 
 // healthTarget is what the health checks expect the router to have: the
-// rendered edge connectors and tcpListeners.
+// rendered edge connectors, tcpListeners and tcpConnectors.
 func healthTarget(rc routerconf.Config) health.Target {
-	t := health.Target{RouterID: rc.Router.ID, Listeners: rc.Listeners}
+	t := health.Target{RouterID: rc.Router.ID, Listeners: rc.Listeners, Connectors: rc.Connectors}
 	for _, u := range rc.Uplinks {
 		t.Uplinks = append(t.Uplinks, health.UplinkTarget{Connector: u.Name, Host: u.Host, Port: u.Port})
 	}

@@ -105,6 +105,34 @@ func TCPListenerFrom(r Record) TCPListener {
 		ConnectionsOpened: opened, ConnectionsClosed: closed}
 }
 
+// TCPConnector is an io.skupper.router.tcpConnector. The real router gives
+// it no operStatus and never dials its target ahead: it dials once per
+// flow. ConnectionsOpened starts at 1 (its egress-dispatch connection, a
+// "connection" row with host egress-dispatch), and a flow to a target that
+// refuses adds one to both counters at once; a target that accepts and
+// never answers, or a host that does not resolve, holds the flow open. The
+// entity reads the same whether its target is up, refused, slow, or nobody
+// anywhere consumes its address (checked with skupper-router e2ec51a4).
+type TCPConnector struct {
+	Name              string
+	Host              string
+	Port              string // a number or a service name, as configured
+	Address           string
+	ConnectionsOpened int64
+	ConnectionsClosed int64
+}
+
+// TCPConnectorAttributes are the attributes TCPConnectorFrom reads.
+var TCPConnectorAttributes = []string{"name", "host", "port", "address", "connectionsOpened", "connectionsClosed"}
+
+// TCPConnectorFrom decodes a tcpConnector record.
+func TCPConnectorFrom(r Record) TCPConnector {
+	opened, _ := r.Int("connectionsOpened")
+	closed, _ := r.Int("connectionsClosed")
+	return TCPConnector{Name: r.String("name"), Host: r.String("host"), Port: r.String("port"), Address: r.String("address"),
+		ConnectionsOpened: opened, ConnectionsClosed: closed}
+}
+
 // TCPListeners returns the router's tcpListeners.
 func (c *Client) TCPListeners(ctx context.Context) ([]TCPListener, error) {
 	recs, err := c.Query(ctx, EntityTCPListener, TCPListenerAttributes...)

@@ -22,6 +22,9 @@ const (
 	EntityConnection    = "io.skupper.router.connection"
 	EntityTCPListener   = "io.skupper.router.tcpListener"
 	EntityRouterAddress = "io.skupper.router.router.address"
+	// EntityTCPConnector: a real tcpConnector has no operStatus and never
+	// checks its target; see TCPConnector.
+	EntityTCPConnector = "io.skupper.router.tcpConnector"
 )
 
 // Operations the client performs.
