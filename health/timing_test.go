@@ -213,8 +213,11 @@ func TestScrapesWithRouter(t *testing.T) {
 	}
 	probes, sent := p.Probes(), client.Requests()
 	t.Logf("%d /readyz requests; %d probes sent %d management requests", requests, probes, sent)
-	if sent > queriesPerProbe*probes || sent+queriesPerProbe < queriesPerProbe*probes {
-		t.Errorf("%d management requests for %d probes, want %d per probe and none for HTTP", sent, probes, queriesPerProbe)
+	// At most queriesPerProbe per probe: HTTP adds none. Fewer is right
+	// when a probe under this load timed out: the client then drops the
+	// connection, and a probe during its reconnect backoff sends nothing.
+	if sent > queriesPerProbe*probes || sent < queriesPerProbe {
+		t.Errorf("%d management requests for %d probes, want at most %d per probe and none for HTTP", sent, probes, queriesPerProbe)
 	}
 	if probes < 2 {
 		t.Errorf("only %d probes: the poller did not run alongside the requests", probes)
