@@ -150,8 +150,9 @@ func (p *Prober) watchesUplink(name string) bool {
 	return false
 }
 
-// kickProbe asks Run for a probe now.
+// kickProbe asks Run for a full probe now.
 func (p *Prober) kickProbe() {
+	p.fullNext.Store(true)
 	select {
 	case p.kick <- struct{}{}:
 	default: // one is pending

@@ -102,7 +102,10 @@ type Prober struct {
 	connected  chan struct{}
 	kick       chan struct{}
 	eventsLive atomic.Bool
-	readyPID   atomic.Int64 // the last router pid that was ready once
+	// fullNext makes the next probe a full one (a link changed, or the
+	// events stopped), not one of the tcpListeners only.
+	fullNext atomic.Bool
+	readyPID atomic.Int64 // the last router pid that was ready once
 	// noEventsPID is the router pid found to have no vanflow source.
 	noEventsPID atomic.Int64
 }
@@ -278,7 +281,18 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 			// client's reconnect backoff, which its first refusals grew.
 			p.mgmt.Reset()
 		}
-		p.query(ctx, s)
+		prev := p.snap.Load()
+		// While the events follow the links, a timed probe of the router
+		// that answered the last one only reads the tcpListeners (and
+		// tcpConnectors): the links' state, the router id and version
+		// stay as that probe found them.
+		listenersOnly := p.eventsLive.Load() && !p.fullNext.Swap(false) && prev.ManagementOK &&
+			prev.ProbedPID == st.PID && int64(st.PID) == p.answeredPID.Load()
+		if listenersOnly {
+			s.RouterID, s.RouterVersion = prev.RouterID, prev.RouterVersion
+			copy(s.Uplinks, prev.Uplinks)
+		}
+		p.query(ctx, s, listenersOnly)
 		if s.ManagementOK && (p.answeredPID.Swap(int64(st.PID)) != int64(st.PID) ||
 			(!p.eventsLive.Load() && p.noEventsPID.Load() != int64(st.PID))) {
 			select { // (re)subscribe to the new router's events
@@ -304,36 +318,38 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 
 // query asks the router for the connectors, tcpListeners, router id and,
 // when there are connectors, the tcpConnectors, concurrently, all within
-// one timeout. It does not list connections: every
+// one timeout; listenersOnly asks for the tcpListeners and tcpConnectors
+// only. It does not list connections: every
 // TCP flow through the proxy is a connection row, so that answer (and the
 // probe's cost) would grow with the traffic; the edge connector's own
 // status and message say whether its link is open. (Which of several open
 // edge connections the router uses is only in the connection rows, so the
 // prober does not know it; see Snapshot.InUse.)
-func (p *Prober) query(ctx context.Context, s *Snapshot) {
+func (p *Prober) query(ctx context.Context, s *Snapshot, listenersOnly bool) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	type result struct {
 		recs []mgmt.Record
 		err  error
 	}
-	queries := []struct {
+	type query struct {
 		entity string
 		attrs  []string
-	}{
+	}
+	const connectors, listeners, router, tcpConnectors = 0, 1, 2, 3
+	queries := []query{
 		{mgmt.EntityConnector, mgmt.ConnectorAttributes},
 		{mgmt.EntityTCPListener, mgmt.TCPListenerAttributes},
 		{mgmt.EntityRouter, []string{"id"}},
+		{mgmt.EntityTCPConnector, mgmt.TCPConnectorAttributes},
 	}
-	if len(s.Connectors) > 0 {
-		queries = append(queries, struct {
-			entity string
-			attrs  []string
-		}{mgmt.EntityTCPConnector, mgmt.TCPConnectorAttributes})
-	}
+	skip := []bool{listenersOnly, false, listenersOnly, len(s.Connectors) == 0}
 	results := make([]result, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries {
+		if skip[i] {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -357,8 +373,8 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		}
 		return
 	}
-	if len(results[2].recs) > 0 {
-		s.RouterID = results[2].recs[0].String("id")
+	if !listenersOnly && len(results[router].recs) > 0 {
+		s.RouterID = results[router].recs[0].String("id")
 	}
 	if p.target.RouterID != "" && s.RouterID != p.target.RouterID {
 		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
@@ -366,16 +382,17 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		return
 	}
 	s.ManagementOK = true
-	for i := range s.Uplinks {
-		s.Uplinks[i] = uplinkFrom(s.Uplinks[i], results[0].recs)
-	}
 	for i := range s.Listeners {
-		fillListener(&s.Listeners[i], results[1].recs)
+		fillListener(&s.Listeners[i], results[listeners].recs)
 	}
-	if len(s.Connectors) > 0 {
-		for i := range s.Connectors {
-			fillConnector(&s.Connectors[i], results[3].recs)
-		}
+	for i := range s.Connectors {
+		fillConnector(&s.Connectors[i], results[tcpConnectors].recs)
+	}
+	if listenersOnly {
+		return
+	}
+	for i := range s.Uplinks {
+		s.Uplinks[i] = uplinkFrom(s.Uplinks[i], results[connectors].recs)
 	}
 	if v, ok := p.mgmt.RemoteProperties()["version"].(string); ok {
 		s.RouterVersion = v

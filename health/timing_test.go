@@ -76,6 +76,21 @@ func testReadinessFollowsEdgeLink(t *testing.T, listenerInterval time.Duration) 
 			return nil
 		})
 	}
+	if listenerInterval > 0 {
+		// A timed probe while the events follow the link reads only the
+		// tcpListeners: one QUERY, the link and router id kept.
+		poll.Eventually(t, 10*time.Second, func() error {
+			before := client.Requests()
+			s := p.Probe(context.Background())
+			if got := client.Requests() - before; got != 1 {
+				return fmt.Errorf("a timed probe sent %d requests, want 1 (or another probe ran meanwhile)", got)
+			}
+			if !s.Ready(time.Now()) || s.RouterID != sc.Spec.ID {
+				return fmt.Errorf("after a listeners-only probe: ready %v, router id %q", s.Ready(time.Now()), s.RouterID)
+			}
+			return nil
+		})
+	}
 	sc.Interior.Stop()
 	stopped := time.Now()
 	routertest.Eventually(t, 10*time.Second, expect(http.StatusServiceUnavailable))
