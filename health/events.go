@@ -142,7 +142,7 @@ func (p *Prober) mergeLinks(links map[string]*mgmt.FlowLink, recs []mgmt.FlowRec
 // watchesUplink reports whether the connector named name is one of the
 // target's uplinks (any edge connector when an uplink's name is not known).
 func (p *Prober) watchesUplink(name string) bool {
-	for _, u := range p.target.Uplinks {
+	for _, u := range p.target.Load().Uplinks {
 		if u.Connector == "" || u.Connector == name {
 			return true
 		}

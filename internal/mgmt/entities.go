@@ -59,20 +59,23 @@ func ConnectorFrom(r Record) Connector {
 
 // Connection is an io.skupper.router.connection.
 type Connection struct {
-	Role       string // edge, normal, inter-router, ...
-	Dir        string // in, out
-	Opened     bool
+	Role   string // edge, normal, inter-router, ...
+	Dir    string // in, out
+	Opened bool
+	// Active: on an edge router, the edge connection in use (of several
+	// open ones, one carries the traffic; the others are standbys).
+	Active     bool
 	OperStatus string
 	Container  string // the peer's container id (the interior's router id on the edge link)
 	Host       string
 }
 
 // ConnectionAttributes are the attributes ConnectionFrom reads.
-var ConnectionAttributes = []string{"role", "dir", "opened", "operStatus", "container", "host"}
+var ConnectionAttributes = []string{"role", "dir", "opened", "active", "operStatus", "container", "host"}
 
 // ConnectionFrom decodes a connection record.
 func ConnectionFrom(r Record) Connection {
-	return Connection{Role: r.String("role"), Dir: r.String("dir"), Opened: r.Bool("opened"),
+	return Connection{Role: r.String("role"), Dir: r.String("dir"), Opened: r.Bool("opened"), Active: r.Bool("active"),
 		OperStatus: r.String("operStatus"), Container: r.String("container"), Host: r.String("host")}
 }
 
