@@ -197,6 +197,13 @@ func (s *settings) validate() problems.List {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.Log.Level) {
 		p.Add("log.level", s.Log.Level, "must be debug, info, warn or error")
 	}
+	// The link watchdog counts the time since the last probe that found a
+	// link up: probes must come well within it.
+	if w := s.Supervisor.LinkDownRestartAfter; w > 0 {
+		if every := max(s.Health.Interval, s.Health.ListenerInterval); w < 3*every {
+			p.Add("supervisor.link_down_restart_after", w, "must be at least 3 times health.interval and health.listener_interval (%s): the watchdog counts from the last probe that found a link up", 3*every)
+		}
+	}
 	_, hp, _ := net.SplitHostPort(s.Health.Listen)
 	_, mp, _ := net.SplitHostPort(s.Router.Router.Management)
 	if hp != "" && hp == mp {

@@ -529,6 +529,7 @@ func TestRunLinkWatchdog(t *testing.T) {
 		"EDGEPROXY_UPLINK__PORT="+strconv.Itoa(routertest.FreePort(t)), // nothing listens there
 		"EDGEPROXY_LISTENERS="+routertest.Loopback+":"+strconv.Itoa(routertest.FreePort(t))+"=my-service:8080",
 		"EDGEPROXY_SUPERVISOR__LINK_DOWN_RESTART_AFTER=1s",
+		"EDGEPROXY_HEALTH__INTERVAL=200ms", "EDGEPROXY_HEALTH__LISTENER_INTERVAL=300ms", // probes well within the 1s
 	)
 	p := launchProxy(t, nil, env, record)
 	routertest.Eventually(t, 60*time.Second, func() error {
