@@ -42,10 +42,6 @@ func NewGate(w *Watcher, m Management, siteID string, interval, timeout time.Dur
 // Run reconciles at every change of a target's reachability and every
 // interval (a restarted router has every connector back) until ctx ends.
 func (g *Gate) Run(ctx context.Context) error {
-	if len(g.watcher.targets) == 0 {
-		<-ctx.Done()
-		return nil
-	}
 	t := time.NewTimer(g.interval)
 	defer t.Stop()
 	for {

@@ -31,7 +31,6 @@ type Status struct {
 // Watcher dials every connector's target once per interval, concurrently,
 // each bounded by timeout, and keeps the latest results.
 type Watcher struct {
-	targets  []routerconf.Connector
 	interval time.Duration
 	timeout  time.Duration
 	dial     func(ctx context.Context, network, address string) (net.Conn, error)
@@ -43,15 +42,34 @@ type Watcher struct {
 
 // NewWatcher returns a watcher of targets (none dialed yet).
 func NewWatcher(targets []routerconf.Connector, interval, timeout time.Duration) *Watcher {
-	w := &Watcher{targets: targets, interval: interval, timeout: timeout, now: time.Now}
+	w := &Watcher{interval: interval, timeout: timeout, now: time.Now}
 	d := net.Dialer{}
 	w.dial = d.DialContext
+	w.SetTargets(targets)
+	return w
+}
+
+// SetTargets replaces the targets (a reloaded configuration): a connector
+// whose name and target are unchanged keeps its last result, the others
+// start undialed (the gate leaves them alone until dialed); the next round
+// dials them.
+func (w *Watcher) SetTargets(targets []routerconf.Connector) {
+	prev := map[string]Status{}
+	if old := w.status.Load(); old != nil {
+		for _, s := range *old {
+			prev[s.Name] = s
+		}
+	}
 	st := make([]Status, len(targets))
 	for i, t := range targets {
-		st[i] = Status{Connector: t}
+		if p, ok := prev[t.Name]; ok && p.Connector == t {
+			st[i] = p
+		} else {
+			st[i] = Status{Connector: t}
+		}
 	}
 	w.status.Store(&st)
-	return w
+	w.changes.Notify()
 }
 
 // Statuses returns the latest results, one per target in configuration
@@ -64,10 +82,6 @@ func (w *Watcher) Changed() <-chan struct{} { return w.changes.Changed() }
 
 // Run dials the targets at once and then every interval until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
-	if len(w.targets) == 0 {
-		<-ctx.Done()
-		return nil
-	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -83,7 +97,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 // Check dials every target once and stores the results.
 func (w *Watcher) Check(ctx context.Context) {
-	prev := w.Statuses()
+	prevp := w.status.Load()
+	prev := *prevp
 	next := make([]Status, len(prev))
 	var wg sync.WaitGroup
 	for i := range prev {
@@ -97,7 +112,9 @@ func (w *Watcher) Check(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	w.status.Store(&next)
+	if !w.status.CompareAndSwap(prevp, &next) {
+		return // SetTargets replaced the targets meanwhile: the next round dials them
+	}
 	for i := range next {
 		if !prev[i].Checked || prev[i].Reachable != next[i].Reachable {
 			w.changes.Notify()

@@ -40,6 +40,9 @@ type Target struct {
 	// from a router with another id (another process on the management
 	// port) are not this proxy's router's. Empty: not checked.
 	RouterID string
+	// Management is the router's management address; empty: the health
+	// section's (Config.Management).
+	Management string
 	// Uplinks are the edge connectors, in configuration order.
 	Uplinks    []UplinkTarget
 	Listeners  []ListenerSpec
@@ -81,7 +84,8 @@ type ProberConfig struct {
 // Prober polls the router every interval and keeps one snapshot.
 type Prober struct {
 	cfg     Config
-	target  Target
+	target  atomic.Pointer[Target] // replaced by SetTarget on a reload
+	reload  atomic.Pointer[ReloadStatus]
 	mgmt    Management
 	sup     Supervisor
 	log     *slog.Logger
@@ -116,37 +120,48 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, target: cfg.Target, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp, targets: cfg.Targets}
+	p := &Prober{cfg: cfg.Health, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp, targets: cfg.Targets}
+	target := cfg.Target
+	p.target.Store(&target)
 	first := p.base(sup.Status())
 	p.snap.Store(first)
 	return p
 }
 
+// SetTarget replaces what the router is expected to have (a reloaded
+// configuration); the next probe checks it.
+func (p *Prober) SetTarget(t Target) { p.target.Store(&t) }
+
+// SetReload publishes how the last configuration reload went (/status).
+func (p *Prober) SetReload(r ReloadStatus) { p.reload.Store(&r) }
+
 // base is a snapshot with no management results yet.
 func (p *Prober) base(st supervisor.Status) *Snapshot {
+	target := p.target.Load()
 	s := &Snapshot{
+		Reload:             p.reload.Load(),
 		StaleAfter:         3 * (p.cfg.Interval + p.cfg.Timeout),
 		Supervisor:         st,
 		Stopping:           p.stopping.Load(),
-		ManagementAddress:  p.cfg.Management,
+		ManagementAddress:  cmp.Or(target.Management, p.cfg.Management),
 		RequireListeners:   p.cfg.RequireListeners,
-		Uplinks:            make([]UplinkStatus, len(p.target.Uplinks)),
-		Listeners:          make([]ListenerStatus, len(p.target.Listeners)),
+		Uplinks:            make([]UplinkStatus, len(target.Uplinks)),
+		Listeners:          make([]ListenerStatus, len(target.Listeners)),
 		RequireConnectors:  p.cfg.RequireConnectors,
 		WithdrawConnectors: p.cfg.WithdrawConnectors,
-		Connectors:         make([]ConnectorStatus, len(p.target.Connectors)),
+		Connectors:         make([]ConnectorStatus, len(target.Connectors)),
 	}
-	for i, u := range p.target.Uplinks {
+	for i, u := range target.Uplinks {
 		s.Uplinks[i] = UplinkStatus{Host: u.Host, Port: u.Port, Connector: u.Connector}
 	}
-	for i, l := range p.target.Listeners {
+	for i, l := range target.Listeners {
 		s.Listeners[i] = ListenerStatus{ListenerSpec: l}
 	}
 	var dialed []connectors.Status
 	if p.targets != nil {
 		dialed = p.targets.Statuses()
 	}
-	for i, c := range p.target.Connectors {
+	for i, c := range target.Connectors {
 		s.Connectors[i] = ConnectorStatus{Target: connectors.Status{Connector: c}}
 		if i < len(dialed) && dialed[i].Name == c.Name {
 			s.Connectors[i].Target = dialed[i]
@@ -164,13 +179,15 @@ func (p *Prober) Snapshot() *Snapshot {
 	s := p.snap.Load()
 	st := p.sup.Status()
 	stopping := p.stopping.Load()
+	reload := p.reload.Load()
 	if st.Phase == s.Supervisor.Phase && st.PID == s.Supervisor.PID && st.Restarts == s.Supervisor.Restarts &&
-		st.Problem == s.Supervisor.Problem && stopping == s.Stopping {
+		st.Problem == s.Supervisor.Problem && stopping == s.Stopping && reload == s.Reload {
 		return s
 	}
 	c := *s
 	c.Supervisor = st
 	c.Stopping = stopping
+	c.Reload = reload
 	return &c
 }
 
@@ -306,9 +323,9 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	if len(results[2].recs) > 0 {
 		s.RouterID = results[2].recs[0].String("id")
 	}
-	if p.target.RouterID != "" && s.RouterID != p.target.RouterID {
+	if id := p.target.Load().RouterID; id != "" && s.RouterID != id {
 		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
-			p.cfg.Management, s.RouterID, p.target.RouterID)
+			s.ManagementAddress, s.RouterID, id)
 		return
 	}
 	s.ManagementOK = true

@@ -113,6 +113,28 @@ type Snapshot struct {
 	// WithdrawConnectors: a tcpConnector is deleted while its target is
 	// unreachable (its absence is then expected).
 	WithdrawConnectors bool
+
+	// Reload is how the last configuration reload went; nil before the first.
+	Reload *ReloadStatus
+}
+
+// ReloadStatus is how configuration reloads went (SIGHUP, a changed
+// --config file or TLS file), as live reconfiguration reports it.
+type ReloadStatus struct {
+	Reloads     int       // reloads attempted
+	Trigger     string    // what started the last one: "SIGHUP", "file change: <path>"
+	LastAttempt time.Time // when the last one started
+	LastSuccess time.Time // when the last successful one ended (zero: none yet)
+	// OK: the last reload was applied (or changed nothing). Error says why
+	// it was not: every configuration problem, or the failed step.
+	OK    bool
+	Error string
+	// Applied is how the last successful one was applied: "unchanged",
+	// "live" or "restart: <reason>"; Changes lists the entities changed.
+	Applied string
+	Changes []string
+	// Duration is how long the last one took, from trigger to applied.
+	Duration time.Duration
 }
 
 // LinkUp reports whether at least one edge link is up: the router then has

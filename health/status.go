@@ -16,6 +16,21 @@ type StatusDoc struct {
 	Listeners  []ListenerDoc         `json:"listeners"`
 	Connectors []ConnectorDoc        `json:"connectors"`
 	Checks     map[string][]CheckDoc `json:"checks"`
+	// Reload is how the last configuration reload went; absent before the first.
+	Reload *ReloadDoc `json:"reload,omitempty"`
+}
+
+// ReloadDoc is the last configuration reload.
+type ReloadDoc struct {
+	Reloads         int        `json:"reloads"`
+	Trigger         string     `json:"trigger"`
+	LastAttempt     time.Time  `json:"lastAttempt"`
+	LastSuccess     *time.Time `json:"lastSuccess"`
+	OK              bool       `json:"ok"`
+	Error           string     `json:"error,omitempty"`
+	Applied         string     `json:"applied,omitempty"`
+	Changes         []string   `json:"changes,omitempty"`
+	DurationSeconds float64    `json:"durationSeconds"`
 }
 
 // RouterDoc is the router process and identity.
@@ -134,6 +149,10 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 	}
 	if st.PID > 0 && !st.StartedAt.IsZero() {
 		d.Router.UptimeSeconds = now.Sub(st.StartedAt).Seconds()
+	}
+	if r := snap.Reload; r != nil {
+		d.Reload = &ReloadDoc{Reloads: r.Reloads, Trigger: r.Trigger, LastAttempt: r.LastAttempt.UTC(), LastSuccess: timePtr(r.LastSuccess),
+			OK: r.OK, Error: r.Error, Applied: r.Applied, Changes: r.Changes, DurationSeconds: r.Duration.Seconds()}
 	}
 	if e := st.LastExit; e != nil {
 		d.Router.LastExit = &ExitDoc{PID: e.PID, Code: e.Code, Signal: e.Signal, At: e.At, UptimeSeconds: e.Uptime.Seconds(), LastLogs: e.LastLogs}

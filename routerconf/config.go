@@ -64,6 +64,10 @@ type TLS struct {
 	CertFile       string `koanf:"cert_file"`
 	KeyFile        string `koanf:"key_file"`
 	VerifyHostname bool   `koanf:"verify_hostname"`
+	// Ordinal is the sslProfile's ordinal (rendered when above 0): live
+	// certificate rotation raises it with every change of the files, so the
+	// router opens a new edge connection with them (not a key).
+	Ordinal int64 `koanf:"-"`
 }
 
 // Enabled reports whether any TLS file is configured.

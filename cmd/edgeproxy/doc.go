@@ -48,8 +48,15 @@
 //	EDGEPROXY_SUPERVISOR__BACKOFF_MAX        30s                            restart delay cap
 //	EDGEPROXY_SUPERVISOR__RESET_AFTER        30s                            a run this long resets backoff and fast failures
 //	EDGEPROXY_SUPERVISOR__MAX_FAST_FAILURES  10                             give up after this many fast exits in a row
+//	EDGEPROXY_SUPERVISOR__LINK_DOWN_RESTART_AFTER 0s (off)                link watchdog: restart a router with no edge link this long
 //	EDGEPROXY_LOG__FORMAT                    text                           text or json (also --log-format)
 //	EDGEPROXY_LOG__LEVEL                     info                           edgeproxy's log level: debug, info, warn, error
+//
+// Live changes (docs/operations.md): SIGHUP, or a change of the --config
+// file or of the uplink.tls files, reloads the configuration; listeners are
+// added and removed over management without a router restart, renewed TLS
+// files update the sslProfile, and a change the router cannot make at run
+// time restarts it once. An invalid configuration changes nothing.
 //
 // Exit codes: 0 success; 2 bad configuration or usage (nothing is written);
 // 1 other failures. `run` exits non-zero when it gives up on the router.

@@ -21,7 +21,36 @@ const healthShutdownGrace = time.Second
 // healthActors returns the health poller and HTTP server actors for `run`.
 // The HTTP port is bound here, so a port in use fails `run` before anything
 // starts.
-func healthActors(s *settings, sup routerSupervisor, base *slog.Logger) ([]actor, error) {
+func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
+	h, err := newHealth(s, sup, logger)
+	if err != nil {
+		return nil, err
+	}
+	return h.actors, nil
+}
+
+// healthParts are the health actors and what a reload changes in them.
+type healthParts struct {
+	actors     []actor
+	prober     *health.Prober
+	client     *mgmt.Client
+	connectors *connectors.Watcher
+}
+
+// SetTarget makes the prober and the connector target watcher expect t
+// (a reloaded configuration).
+func (h *healthParts) SetTarget(t health.Target) {
+	h.prober.SetTarget(t)
+	h.connectors.SetTargets(t.Connectors)
+}
+
+// SetReload publishes how the last reload went.
+func (h *healthParts) SetReload(r health.ReloadStatus) { h.prober.SetReload(r) }
+
+// newHealth builds the health actors (healthActors): the poller, the
+// HTTP server, the connector target watcher and, with
+// health.withdraw_connectors, the connector gate.
+func newHealth(s *settings, sup routerSupervisor, base *slog.Logger) (*healthParts, error) {
 	logger := base.With("component", "health")
 	client := mgmt.NewClient(mgmt.ClientConfig{
 		Address: s.Health.Management,
@@ -73,10 +102,7 @@ func healthActors(s *settings, sup routerSupervisor, base *slog.Logger) ([]actor
 			},
 		},
 	}
-	if len(s.Router.Connectors) == 0 {
-		return actors, nil
-	}
-	actors = append(actors, actor{ // the target watcher: dials each connector's target every health.connector_interval
+	actors = append(actors, actor{ // the target watcher: dials each connector's target every health.connector_interval (none yet: a reload may add some)
 		name:      "connector-targets",
 		execute:   func() error { return watcher.Run(ctx) },
 		interrupt: func(error) { cancel() },
@@ -90,7 +116,7 @@ func healthActors(s *settings, sup routerSupervisor, base *slog.Logger) ([]actor
 			interrupt: func(error) { cancel() },
 		})
 	}
-	return actors, nil
+	return &healthParts{actors: actors, prober: prober, client: client, connectors: watcher}, nil
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
@@ -124,7 +150,7 @@ func waitRouterDown(sup routerSupervisor, limit time.Duration) {
 // healthTarget is what the health checks expect the router to have: the
 // rendered edge connectors, tcpListeners and tcpConnectors.
 func healthTarget(rc routerconf.Config) health.Target {
-	t := health.Target{RouterID: rc.Router.ID, Listeners: rc.Listeners, Connectors: rc.Connectors}
+	t := health.Target{RouterID: rc.Router.ID, Management: rc.Router.Management, Listeners: rc.Listeners, Connectors: rc.Connectors}
 	for _, u := range rc.Uplinks {
 		t.Uplinks = append(t.Uplinks, health.UplinkTarget{Connector: u.Name, Host: u.Host, Port: u.Port})
 	}

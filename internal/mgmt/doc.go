@@ -4,7 +4,7 @@
 //
 // # Files
 //
-//	client.go    the Client: connection set-up, backoff, the typed calls (Do, Query, Read, Create, Delete)
+//	client.go    the Client: connection set-up, backoff, the typed calls (Do, Query, Read, Create, Update, Delete)
 //	conn.go      one open connection: its single reader and the calls waiting on it
 //	link.go      the AMQP link (SASL ANONYMOUS, dynamic reply address, sender to $management)
 //	raw.go       Call, the low-level call: any operation, any correlation id, optionally no reply-to
