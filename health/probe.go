@@ -99,6 +99,19 @@ type Prober struct {
 	stopping    atomic.Bool
 	everReady   atomic.Bool
 	probes      atomic.Uint64
+
+	// connected gets a value after each probe that found management of a
+	// new router process (or after it reconnected): the event watcher
+	// subscribes then. kick asks Run to probe at once.
+	connected  chan struct{}
+	kick       chan struct{}
+	eventsLive atomic.Bool
+	// fullNext makes the next probe a full one (a link changed, or the
+	// events stopped), not one of the tcpListeners only.
+	fullNext atomic.Bool
+	readyPID atomic.Int64 // the last router pid that was ready once
+	// noEventsPID is the router pid found to have no vanflow source.
+	noEventsPID atomic.Int64
 }
 
 // idleStatus is what the prober reports when it has no supervisor.
@@ -120,7 +133,8 @@ func NewProber(cfg ProberConfig, m Management, sup Supervisor) *Prober {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Prober{cfg: cfg.Health, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp, targets: cfg.Targets}
+	p := &Prober{cfg: cfg.Health, mgmt: m, sup: sup, log: log, now: time.Now, linkUp: cfg.LinkUp, targets: cfg.Targets,
+		connected: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 	target := cfg.Target
 	p.target.Store(&target)
 	first := p.base(sup.Status())
@@ -140,7 +154,7 @@ func (p *Prober) base(st supervisor.Status) *Snapshot {
 	target := p.target.Load()
 	s := &Snapshot{
 		Reload:             p.reload.Load(),
-		StaleAfter:         3 * (p.cfg.Interval + p.cfg.Timeout),
+		StaleAfter:         3 * (max(p.cfg.Interval, p.cfg.ListenerInterval) + p.cfg.Timeout),
 		Supervisor:         st,
 		Stopping:           p.stopping.Load(),
 		ManagementAddress:  cmp.Or(target.Management, p.cfg.Management),
@@ -197,14 +211,27 @@ func (p *Prober) Probes() uint64 { return p.probes.Load() }
 // SetStopping marks edgeproxy as shutting down: readiness is false from now on.
 func (p *Prober) SetStopping() { p.stopping.Store(true) }
 
-// Run polls until ctx ends. While not ready it polls four times as often
-// (at least every 100 ms apart), so a link that comes up is seen quickly;
-// while ready it polls every interval. A change of the supervisor's phase
-// or router pid (its change notification) probes at once; a router that
-// has not answered yet is connected afresh at each probe, with no backoff.
+// Run probes until ctx ends. When the management client also gives the
+// router's flow records (Events), the edge link is followed by its LINK
+// records (watch): a link change probes at once, and otherwise the router
+// is probed every health.listener_interval (tcpListener state has no
+// events). Without events (none arrive, or the router has no vanflow
+// source) it polls every health.interval. While not ready it polls four
+// times as often (at least every 100 ms apart), and every startPoll while
+// a new router process has not been ready yet, so start-up adds little
+// delay; a link that is down is waited for by its event, when events flow.
+// A change of the supervisor's phase or router pid (its change
+// notification) probes at once; a router that has not answered yet is
+// connected afresh at each probe, with no backoff.
 func (p *Prober) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	if ev, ok := p.mgmt.(Events); ok && p.cfg.ListenerInterval > 0 {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); p.watch(wctx, ev) }()
+		defer func() { cancel(); <-done }()
+	}
 	changed := p.sup.Changed()
 	last := p.sup.Status()
 	for {
@@ -219,6 +246,8 @@ func (p *Prober) Run(ctx context.Context) error {
 			}
 			last = st // a new router is connected afresh by the probe (answeredPID)
 			timer.Reset(0)
+		case <-p.kick:
+			timer.Reset(0)
 		case <-timer.C:
 			s := p.Probe(ctx)
 			last = s.Supervisor
@@ -227,9 +256,30 @@ func (p *Prober) Run(ctx context.Context) error {
 	}
 }
 
+// startPoll is the probe cadence while a new router process starts (for
+// startWindow after its launch, until it is first ready): a probe then
+// costs the router little (a refused connect, or the first queries), and
+// readiness follows the link at once (a real router opens it 4–12 ms after
+// its management listener; its first flow records come 2 s after start).
+const (
+	startPoll   = 50 * time.Millisecond
+	startWindow = 3 * time.Second
+)
+
 func (p *Prober) nextDelay(s *Snapshot) time.Duration {
-	if s.Ready(p.now()) {
+	now := p.now()
+	events := p.eventsLive.Load()
+	if s.Ready(now) {
+		if events {
+			return p.cfg.ListenerInterval
+		}
 		return p.cfg.Interval
+	}
+	if s.routerRunning() && int64(s.Supervisor.PID) != p.readyPID.Load() && now.Sub(s.Supervisor.StartedAt) < startWindow {
+		return min(p.cfg.Interval, startPoll)
+	}
+	if events && s.ManagementOK && !s.LinkUp() {
+		return p.cfg.ListenerInterval // an uplink's LINK event wakes the prober
 	}
 	return min(p.cfg.Interval, max(p.cfg.Interval/4, 100*time.Millisecond))
 }
@@ -248,9 +298,24 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 			// client's reconnect backoff, which its first refusals grew.
 			p.mgmt.Reset()
 		}
-		p.query(ctx, s)
-		if s.ManagementOK {
-			p.answeredPID.Store(int64(st.PID))
+		prev := p.snap.Load()
+		// While the events follow the links, a timed probe of the router
+		// that answered the last one only reads the tcpListeners (and
+		// tcpConnectors): the links' state, the router id and version
+		// stay as that probe found them.
+		listenersOnly := p.eventsLive.Load() && !p.fullNext.Swap(false) && prev.ManagementOK &&
+			prev.ProbedPID == st.PID && int64(st.PID) == p.answeredPID.Load() && sameUplinks(prev, s)
+		if listenersOnly {
+			s.RouterID, s.RouterVersion = prev.RouterID, prev.RouterVersion
+			copy(s.Uplinks, prev.Uplinks)
+		}
+		p.query(ctx, s, listenersOnly)
+		if s.ManagementOK && (p.answeredPID.Swap(int64(st.PID)) != int64(st.PID) ||
+			(!p.eventsLive.Load() && p.noEventsPID.Load() != int64(st.PID))) {
+			select { // (re)subscribe to the new router's events
+			case p.connected <- struct{}{}:
+			default:
+			}
 		}
 	} else {
 		s.ManagementError = "router not running"
@@ -260,43 +325,62 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 		p.linkUp(s.ProbedPID)
 	}
 	p.probes.Add(1)
+	if s.Ready(p.now()) {
+		p.readyPID.Store(int64(s.ProbedPID))
+	}
 	prev := p.snap.Swap(s)
 	p.logTransition(prev, s)
 	return s
 }
 
+// sameUplinks reports whether a and b have the same uplink connectors (a
+// live change of the target may have changed them).
+func sameUplinks(a, b *Snapshot) bool {
+	if len(a.Uplinks) != len(b.Uplinks) {
+		return false
+	}
+	for i := range a.Uplinks {
+		if a.Uplinks[i].Connector != b.Uplinks[i].Connector {
+			return false
+		}
+	}
+	return true
+}
+
 // query asks the router for the connectors, tcpListeners, router id and,
 // when there are connectors, the tcpConnectors, concurrently, all within
-// one timeout. It does not list connections: every
+// one timeout; listenersOnly asks for the tcpListeners and tcpConnectors
+// only. It does not list connections: every
 // TCP flow through the proxy is a connection row, so that answer (and the
 // probe's cost) would grow with the traffic; the edge connector's own
 // status and message say whether its link is open. (Which of several open
 // edge connections the router uses is only in the connection rows, so the
 // prober does not know it; see Snapshot.InUse.)
-func (p *Prober) query(ctx context.Context, s *Snapshot) {
+func (p *Prober) query(ctx context.Context, s *Snapshot, listenersOnly bool) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	type result struct {
 		recs []mgmt.Record
 		err  error
 	}
-	queries := []struct {
+	type query struct {
 		entity string
 		attrs  []string
-	}{
+	}
+	const connectors, listeners, router, tcpConnectors = 0, 1, 2, 3
+	queries := []query{
 		{mgmt.EntityConnector, mgmt.ConnectorAttributes},
 		{mgmt.EntityTCPListener, mgmt.TCPListenerAttributes},
 		{mgmt.EntityRouter, []string{"id"}},
+		{mgmt.EntityTCPConnector, mgmt.TCPConnectorAttributes},
 	}
-	if len(s.Connectors) > 0 {
-		queries = append(queries, struct {
-			entity string
-			attrs  []string
-		}{mgmt.EntityTCPConnector, mgmt.TCPConnectorAttributes})
-	}
+	skip := []bool{listenersOnly, false, listenersOnly, len(s.Connectors) == 0}
 	results := make([]result, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries {
+		if skip[i] {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -320,8 +404,8 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		}
 		return
 	}
-	if len(results[2].recs) > 0 {
-		s.RouterID = results[2].recs[0].String("id")
+	if !listenersOnly && len(results[router].recs) > 0 {
+		s.RouterID = results[router].recs[0].String("id")
 	}
 	if id := p.target.Load().RouterID; id != "" && s.RouterID != id {
 		s.ManagementError = fmt.Sprintf("management at %s answered for router %q, not this proxy's router %q: another process holds the management port (router.management)",
@@ -329,16 +413,17 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		return
 	}
 	s.ManagementOK = true
-	for i := range s.Uplinks {
-		s.Uplinks[i] = uplinkFrom(s.Uplinks[i], results[0].recs)
-	}
 	for i := range s.Listeners {
-		fillListener(&s.Listeners[i], results[1].recs)
+		fillListener(&s.Listeners[i], results[listeners].recs)
 	}
-	if len(s.Connectors) > 0 {
-		for i := range s.Connectors {
-			fillConnector(&s.Connectors[i], results[3].recs)
-		}
+	for i := range s.Connectors {
+		fillConnector(&s.Connectors[i], results[tcpConnectors].recs)
+	}
+	if listenersOnly {
+		return
+	}
+	for i := range s.Uplinks {
+		s.Uplinks[i] = uplinkFrom(s.Uplinks[i], results[connectors].recs)
 	}
 	if v, ok := p.mgmt.RemoteProperties()["version"].(string); ok {
 		s.RouterVersion = v

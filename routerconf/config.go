@@ -12,6 +12,7 @@ package routerconf
 import (
 	"net"
 	"strconv"
+	"time"
 )
 
 // Config is everything needed to render an edge-mode skrouterd.json.
@@ -43,6 +44,11 @@ type Router struct {
 	// SiteID, when set, is rendered as the router's metadata ({"id": SiteID})
 	// and as every tcpListener's and tcpConnector's siteId.
 	SiteID string `koanf:"site_id"`
+	// UplinkIdleTimeout is every edge connector's idleTimeoutSeconds: the
+	// router drops an edge link on which nothing arrived for this long (a
+	// frozen interior), and the interior sends something every half of it.
+	// Whole seconds; 0 renders none (the router's default, 16 s).
+	UplinkIdleTimeout time.Duration `koanf:"uplink_idle_timeout"`
 }
 
 // Uplink is where one edge connector goes: an interior router's edge listener.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // Render validates c and returns the edge-mode skrouterd.json: a list of
@@ -83,6 +84,9 @@ func entities(c Config) []Entity {
 		uplink.set("host", u.Host)
 		uplink.set("port", strconv.Itoa(u.Port))
 		uplink.set("role", "edge")
+		if c.Router.UplinkIdleTimeout > 0 {
+			uplink.set("idleTimeoutSeconds", int(c.Router.UplinkIdleTimeout/time.Second))
+		}
 		if profiles[i] != "" {
 			uplink.set("sslProfile", profiles[i])
 			uplink.set("verifyHostname", u.TLS.VerifyHostname)

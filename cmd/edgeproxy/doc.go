@@ -26,6 +26,7 @@
 //	EDGEPROXY_ROUTER__LOG_LEVEL              info                           router log level: debug, info, warning, error, critical
 //	EDGEPROXY_ROUTER__FLOW_LOG               false                          router FLOW_LOG module (costly: off by default)
 //	EDGEPROXY_ROUTER__SITE_ID                -                              site id: router metadata, tcpListener/tcpConnector siteId
+//	EDGEPROXY_ROUTER__UPLINK_IDLE_TIMEOUT    4s                             edge connectors' idleTimeoutSeconds: a frozen interior is noticed after this
 //	EDGEPROXY_UPLINK__HOST                   host.docker.internal           interior router's edge listener host
 //	EDGEPROXY_UPLINK__PORT                   45671                          its port
 //	EDGEPROXY_UPLINK__TLS__CA_FILE           -                              CA file; any TLS file turns TLS on
@@ -37,7 +38,8 @@
 //	EDGEPROXY_LISTENERS                      -                              [HOST:]PORT=ADDRESS,... e.g. 8080=my-service:8080
 //	EDGEPROXY_CONNECTORS                     -                              ADDRESS=HOST:PORT,... e.g. my-service:8080=nginx:8080
 //	EDGEPROXY_HEALTH__LISTEN                 127.0.0.1:9090                 /livez /readyz /status /metrics
-//	EDGEPROXY_HEALTH__INTERVAL               1s                             probe interval
+//	EDGEPROXY_HEALTH__INTERVAL               1s                             probe interval without the router's events (fallback)
+//	EDGEPROXY_HEALTH__LISTENER_INTERVAL      10s                            probe interval while the edge link is followed by events; 0: events off
 //	EDGEPROXY_HEALTH__TIMEOUT                1s                             bound on each management call
 //	EDGEPROXY_HEALTH__REQUIRE_LISTENERS      false                          a down tcpListener fails readiness
 //	EDGEPROXY_HEALTH__CONNECTOR_INTERVAL     5s                             how often each connector's target is dialed

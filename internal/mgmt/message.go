@@ -17,10 +17,11 @@ const ManagementAddress = "$management"
 
 // Entity types used by edgeproxy (the router's full type names).
 const (
-	EntityRouter      = "io.skupper.router.router"
-	EntityConnector   = "io.skupper.router.connector"
-	EntityConnection  = "io.skupper.router.connection"
-	EntityTCPListener = "io.skupper.router.tcpListener"
+	EntityRouter        = "io.skupper.router.router"
+	EntityConnector     = "io.skupper.router.connector"
+	EntityConnection    = "io.skupper.router.connection"
+	EntityTCPListener   = "io.skupper.router.tcpListener"
+	EntityRouterAddress = "io.skupper.router.router.address"
 	// EntityTCPConnector: a real tcpConnector has no operStatus and never
 	// checks its target; see TCPConnector.
 	EntityTCPConnector = "io.skupper.router.tcpConnector"
