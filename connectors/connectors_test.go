@@ -73,15 +73,17 @@ func TestWatcherReportsReachability(t *testing.T) {
 
 // fakeMgmt has a set of tcpConnectors and records the calls.
 type fakeMgmt struct {
-	mu    sync.Mutex
-	have  []string
-	calls []string
-	fail  error
+	mu      sync.Mutex
+	have    []string
+	calls   []string
+	fail    error
+	queries int
 }
 
 func (f *fakeMgmt) Query(context.Context, string, ...string) ([]mgmt.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.queries++
 	if f.fail != nil {
 		return nil, f.fail
 	}
@@ -150,5 +152,14 @@ func TestGateFollowsTargets(t *testing.T) {
 	m.fail, m.calls = errors.New("connection refused"), nil
 	if err := g.Reconcile(context.Background()); err == nil || len(m.calls) != 0 {
 		t.Errorf("management down: calls %v, err %v", m.calls, err)
+	}
+}
+
+// A proxy without connectors (a service proxy) asks its router nothing.
+func TestGateWithoutConnectorsQueriesNothing(t *testing.T) {
+	m := &fakeMgmt{have: []string{"other"}}
+	g := NewGate(NewWatcher(nil, time.Hour, time.Second), m, "", time.Hour, time.Second, nil)
+	if err := g.Reconcile(context.Background()); err != nil || m.queries != 0 || len(m.calls) != 0 {
+		t.Errorf("queries %d, calls %v, err %v; want none", m.queries, m.calls, err)
 	}
 }

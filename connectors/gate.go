@@ -68,6 +68,10 @@ func (g *Gate) Run(ctx context.Context) error {
 // Reconcile deletes the tcpConnectors whose target was found unreachable
 // and creates the missing ones whose target is reachable.
 func (g *Gate) Reconcile(ctx context.Context) error {
+	statuses := g.watcher.Statuses()
+	if len(statuses) == 0 {
+		return nil // a proxy without connectors costs its router no query
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	recs, err := g.mgmt.Query(ctx, mgmt.EntityTCPConnector, "name")
@@ -79,7 +83,7 @@ func (g *Gate) Reconcile(ctx context.Context) error {
 		have[r.String("name")] = true
 	}
 	var first error
-	for _, s := range g.watcher.Statuses() {
+	for _, s := range statuses {
 		switch {
 		case !s.Checked:
 		case !s.Reachable && have[s.Name]:
