@@ -100,6 +100,9 @@ func entities(c Config) []entity {
 		tl.set("host", l.Host)
 		tl.set("port", strconv.Itoa(l.Port))
 		tl.set("address", l.Address)
+		if c.Router.Observer != "" {
+			tl.set("observer", c.Router.Observer)
+		}
 		if c.Router.SiteID != "" {
 			tl.set("siteId", c.Router.SiteID)
 		}
