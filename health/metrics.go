@@ -1,6 +1,7 @@
 package health
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,10 @@ var (
 	descManagementUp = prometheus.NewDesc("edgeproxy_management_up",
 		"1 when the router's management answered the last probe within the timeout.", nil, nil)
 	descEdgeLinkUp = prometheus.NewDesc("edgeproxy_edge_link_up",
-		"1 when the edge connector is SUCCESS and an edge connection is open.", nil, nil)
+		"1 when at least one edge connector is SUCCESS with its edge connection open.", nil, nil)
+	descUplinkUp = prometheus.NewDesc("edgeproxy_uplink_up",
+		"1 when this edge connector is SUCCESS with its edge connection open.",
+		[]string{"connector", "host", "port"}, nil)
 	descListenerUp = prometheus.NewDesc("edgeproxy_listener_up",
 		"1 when the tcpListener exists and its operStatus is up (a consumer of its address is reachable).",
 		[]string{"name", "address"}, nil)
@@ -42,7 +46,7 @@ type snapshotCollector struct {
 }
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRouterUp, descRestarts, descManagementUp, descEdgeLinkUp, descListenerUp,
+	for _, d := range []*prometheus.Desc{descRouterUp, descRestarts, descManagementUp, descEdgeLinkUp, descUplinkUp, descListenerUp,
 		descListenerOpened, descListenerClosed, descProbeDuration, descReady, descLive, descRouterInfo} {
 		ch <- d
 	}
@@ -62,7 +66,10 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descRouterUp, b2f(running))
 	counter(descRestarts, float64(snap.Supervisor.Restarts))
 	gauge(descManagementUp, b2f(current))
-	gauge(descEdgeLinkUp, b2f(current && snap.Uplink.Up()))
+	gauge(descEdgeLinkUp, b2f(current && snap.LinkUp()))
+	for _, u := range snap.Uplinks {
+		gauge(descUplinkUp, b2f(current && u.Up()), u.Connector, u.Host, strconv.Itoa(u.Port))
+	}
 	for _, l := range snap.Listeners {
 		gauge(descListenerUp, b2f(current && l.Up()), l.Name, l.Address)
 		counter(descListenerOpened, float64(l.ConnectionsOpened), l.Name)

@@ -39,11 +39,18 @@ type Target struct {
 	// from a router with another id (another process on the management
 	// port) are not this proxy's router's. Empty: not checked.
 	RouterID string
-	// Connector is the edge connector's name (routerconf.UplinkConnectorName).
-	Connector  string
-	UplinkHost string
-	UplinkPort int
-	Listeners  []ListenerSpec
+	// Uplinks are the edge connectors, in configuration order.
+	Uplinks   []UplinkTarget
+	Listeners []ListenerSpec
+}
+
+// UplinkTarget is one configured edge connector and the interior it goes to.
+type UplinkTarget struct {
+	// Connector is the connector's name (routerconf.Uplink.Name); empty:
+	// the router's only connector with role edge.
+	Connector string
+	Host      string
+	Port      int
 }
 
 // ListenerSpec is one configured tcpListener, as routerconf renders it.
@@ -111,8 +118,11 @@ func (p *Prober) base(st supervisor.Status) *Snapshot {
 		Stopping:          p.stopping.Load(),
 		ManagementAddress: p.cfg.Management,
 		RequireListeners:  p.cfg.RequireListeners,
-		Uplink:            UplinkStatus{Host: p.target.UplinkHost, Port: p.target.UplinkPort, Connector: p.target.Connector},
+		Uplinks:           make([]UplinkStatus, len(p.target.Uplinks)),
 		Listeners:         make([]ListenerStatus, len(p.target.Listeners)),
+	}
+	for i, u := range p.target.Uplinks {
+		s.Uplinks[i] = UplinkStatus{Host: u.Host, Port: u.Port, Connector: u.Connector}
 	}
 	for i, l := range p.target.Listeners {
 		s.Listeners[i] = ListenerStatus{ListenerSpec: l}
@@ -204,7 +214,7 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 		s.ManagementError = "router not running"
 	}
 	s.ProbeDuration = p.now().Sub(start)
-	if p.linkUp != nil && s.ManagementOK && s.Uplink.Up() && s.ProbedPID > 0 {
+	if p.linkUp != nil && s.ManagementOK && s.LinkUp() && s.ProbedPID > 0 {
 		p.linkUp(s.ProbedPID)
 	}
 	p.probes.Add(1)
@@ -213,11 +223,13 @@ func (p *Prober) Probe(ctx context.Context) *Snapshot {
 	return s
 }
 
-// query asks the router for the connector, tcpListeners and router id
+// query asks the router for the connectors, tcpListeners and router id
 // concurrently, all within one timeout. It does not list connections: every
 // TCP flow through the proxy is a connection row, so that answer (and the
 // probe's cost) would grow with the traffic; the edge connector's own
-// status and message say whether its link is open.
+// status and message say whether its link is open. (Which of several open
+// edge connections the router uses is only in the connection rows, so the
+// prober does not know it; see Snapshot.InUse.)
 func (p *Prober) query(ctx context.Context, s *Snapshot) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -268,7 +280,9 @@ func (p *Prober) query(ctx context.Context, s *Snapshot) {
 		return
 	}
 	s.ManagementOK = true
-	s.Uplink = uplinkFrom(s.Uplink, results[0].recs)
+	for i := range s.Uplinks {
+		s.Uplinks[i] = uplinkFrom(s.Uplinks[i], results[0].recs)
+	}
 	for i := range s.Listeners {
 		fillListener(&s.Listeners[i], results[1].recs)
 	}
@@ -328,7 +342,7 @@ func (p *Prober) logTransition(prev, cur *Snapshot) {
 	switch {
 	case is && !was:
 		p.everReady.Store(true)
-		p.log.Info("proxy ready", "router_id", cur.RouterID, "router_version", cur.RouterVersion, "interior", cur.Uplink.Container)
+		p.log.Info("proxy ready", "router_id", cur.RouterID, "router_version", cur.RouterVersion, "interior", cur.InUse().Container)
 	case !is && (was || prev.At.IsZero() || failing(prev, now, false) != failing(cur, now, false)):
 		level := slog.LevelWarn
 		if !p.everReady.Load() {

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,7 +126,7 @@ var running = supervisor.Status{Phase: supervisor.PhaseRunning, PID: 4242, Start
 
 // scenarioTarget is the captures' edge configuration.
 var scenarioTarget = Target{
-	Connector: "uplink", UplinkHost: "127.0.0.1", UplinkPort: 45671,
+	Uplinks: []UplinkTarget{{Connector: "uplink", Host: "127.0.0.1", Port: 45671}},
 	Listeners: []ListenerSpec{
 		{Name: "my-service", Host: "0.0.0.0", Port: 18080, Address: "my-service:8080"},
 		{Name: "my-tcp-service", Host: "0.0.0.0", Port: 15201, Address: "my-tcp-service:5201"},
@@ -139,6 +140,19 @@ func testConfig(requireListeners bool) Config {
 func newTestProber(t testing.TB, cfg Config, target Target, m Management, sup Supervisor) *Prober {
 	t.Helper()
 	return NewProber(ProberConfig{Health: cfg, Target: target}, m, sup)
+}
+
+// twoUplinks is scenarioTarget with a second uplink, uplink-2.
+var twoUplinks = Target{
+	Uplinks:   []UplinkTarget{{Connector: "uplink", Host: "127.0.0.1", Port: 45671}, {Connector: "uplink-2", Host: "127.0.0.1", Port: 45672}},
+	Listeners: scenarioTarget.Listeners,
+}
+
+// named is a copy of the connector record r named name.
+func named(r mgmt.Record, name string) mgmt.Record {
+	c := maps.Clone(r)
+	c["name"] = name
+	return c
 }
 
 // verdict renders checks as "[+]name" / "[-]name: message" lines.
@@ -195,13 +209,26 @@ func TestProbeReadiness(t *testing.T) {
 		{name: "management answers an error", ready: false,
 			state: routerState{err: &mgmt.StatusError{Request: "QUERY io.skupper.router.connection", Code: 500, Description: "boom"}},
 			want:  []string{"[-]management: QUERY io.skupper.router.connection: status 500: boom"}},
-		{name: "no listeners configured", state: stateLinkUp, target: Target{Connector: "uplink"}, ready: true,
+		{name: "no listeners configured", state: stateLinkUp, target: Target{Uplinks: []UplinkTarget{{Connector: "uplink"}}}, ready: true,
 			want: []string{"[+]edge-link"}},
+		// Several uplinks: ready while at least one edge link is up.
+		{name: "two uplinks, the second down", target: twoUplinks, ready: true,
+			state: routerState{connectors: []mgmt.Record{connectorUp, named(connectorDown, "uplink-2")}, listeners: stateLinkUp.listeners},
+			want:  []string{"[+]edge-link", "[+]listener/my-service"}},
+		{name: "two uplinks, the first down", target: twoUplinks, ready: true,
+			state: routerState{connectors: []mgmt.Record{connectorDown, named(connectorUp, "uplink-2")}, listeners: stateLinkUp.listeners},
+			want:  []string{"[+]edge-link"}},
+		{name: "two uplinks, both down", target: twoUplinks, ready: false,
+			state: routerState{connectors: []mgmt.Record{connectorDown, named(connectorDown, "uplink-2")}, listeners: stateLinkUp.listeners},
+			want:  []string{"[-]edge-link: uplink: CONNECTING: Connection to 127.0.0.1:45671 failed", "; uplink-2: CONNECTING: Connection to 127.0.0.1:45671 failed"}},
+		{name: "two uplinks, one missing, the other down", target: twoUplinks, ready: false,
+			state: routerState{connectors: []mgmt.Record{connectorDown}, listeners: stateLinkUp.listeners},
+			want:  []string{`uplink-2: connector "uplink-2" not found in the router`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			target := scenarioTarget
-			if tt.target.Connector != "" {
+			if tt.target.Uplinks != nil {
 				target = tt.target
 			}
 			p := newTestProber(t, testConfig(tt.require), target, newFakeMgmt(tt.state), newFakeSup(running))
@@ -228,8 +255,8 @@ func TestProbeFillsSnapshot(t *testing.T) {
 	if s.RouterID != "edge-proxy-1" || s.RouterVersion != "0.0.0+e2ec51a4-main" {
 		t.Errorf("router id %q version %q", s.RouterID, s.RouterVersion)
 	}
-	if !s.Uplink.Up() || s.Uplink.Container != "interior" || s.Uplink.Host != "127.0.0.1" || s.Uplink.Port != 45671 {
-		t.Errorf("uplink = %+v", s.Uplink)
+	if u := s.InUse(); len(s.Uplinks) != 1 || !u.Up() || u.Container != "interior" || u.Host != "127.0.0.1" || u.Port != 45671 {
+		t.Errorf("uplinks = %+v", s.Uplinks)
 	}
 	l := s.Listeners[0]
 	if !l.Exists || l.OperStatus != "up" || l.ConnectionsOpened != 54 || l.ConnectionsClosed != 53 || l.Port != 18080 {

@@ -234,6 +234,9 @@ func TestStatusJSON(t *testing.T) {
 	if r.LastExit == nil || r.LastExit.PID != 4000 || r.LastExit.Code != 1 || r.LastExit.UptimeSeconds != 3 || r.LastExit.LastLogs[0] != "skrouterd: boom" {
 		t.Errorf("last exit = %+v", r.LastExit)
 	}
+	if len(d.Uplinks) != 1 || d.Uplinks[0] != d.Uplink {
+		t.Errorf("uplinks = %+v, want [the uplink in use %+v]", d.Uplinks, d.Uplink)
+	}
 	u := d.Uplink
 	if u.Host != "127.0.0.1" || u.Port != 45671 || u.ConnectionStatus != "SUCCESS" || !strings.HasPrefix(u.ConnectionMsg, "[C1] Connection Opened") || !u.LinkUp || u.Interior != "interior" {
 		t.Errorf("uplink = %+v", u)
@@ -303,6 +306,7 @@ func TestMetrics(t *testing.T) {
 		{"edgeproxy_router_up", nil, 1, dto.MetricType_GAUGE},
 		{"edgeproxy_router_restarts_total", nil, 3, dto.MetricType_COUNTER},
 		{"edgeproxy_edge_link_up", nil, 1, dto.MetricType_GAUGE},
+		{"edgeproxy_uplink_up", map[string]string{"connector": "uplink", "host": "127.0.0.1", "port": "45671"}, 1, dto.MetricType_GAUGE},
 		{"edgeproxy_management_up", nil, 1, dto.MetricType_GAUGE},
 		{"edgeproxy_listener_up", map[string]string{"name": "my-service", "address": "my-service:8080"}, 0, dto.MetricType_GAUGE},
 		{"edgeproxy_listener_up", map[string]string{"name": "my-tcp-service", "address": "my-tcp-service:5201"}, 1, dto.MetricType_GAUGE},

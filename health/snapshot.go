@@ -3,6 +3,7 @@ package health
 import (
 	"cmp"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/supervisor"
@@ -31,7 +32,7 @@ type Check struct {
 	Message string
 }
 
-// UplinkStatus is the edge connector and its link as last seen.
+// UplinkStatus is one edge connector and its link as last seen.
 type UplinkStatus struct {
 	Host      string
 	Port      int
@@ -85,11 +86,39 @@ type Snapshot struct {
 
 	RouterID      string
 	RouterVersion string
-	Uplink        UplinkStatus
-	Listeners     []ListenerStatus
+	// Uplinks are the edge connectors, in configuration order.
+	Uplinks   []UplinkStatus
+	Listeners []ListenerStatus
 
 	// RequireListeners makes a down tcpListener fail readiness.
 	RequireListeners bool
+}
+
+// LinkUp reports whether at least one edge link is up: the router then has
+// an active edge connection (it uses one open link and keeps the others as
+// standbys, failing over by itself).
+func (s *Snapshot) LinkUp() bool {
+	for _, u := range s.Uplinks {
+		if u.Up() {
+			return true
+		}
+	}
+	return false
+}
+
+// InUse is the first uplink whose link is up, else the first uplink (zero
+// without uplinks). With several links up the router's active one may be
+// another: the connector rows do not say which.
+func (s *Snapshot) InUse() UplinkStatus {
+	for _, u := range s.Uplinks {
+		if u.Up() {
+			return u
+		}
+	}
+	if len(s.Uplinks) > 0 {
+		return s.Uplinks[0]
+	}
+	return UplinkStatus{}
 }
 
 // LiveChecks evaluates the liveness checks at time now.
@@ -205,27 +234,50 @@ func (s *Snapshot) dataUsable() (bool, string) {
 	return true, ""
 }
 
+// edgeLinkCheck passes when at least one edge link is up. With several
+// uplinks its message names each one that is down (a note on a pass).
 func (s *Snapshot) edgeLinkCheck() Check {
 	c := Check{Name: CheckEdgeLink}
 	if ok, why := s.dataUsable(); !ok {
 		c.Message = why
 		return c
 	}
-	u := s.Uplink
-	switch {
-	case !u.Found:
-		c.Message = fmt.Sprintf("connector %q not found in the router", u.Connector)
-	case u.ConnectionStatus != "SUCCESS":
-		c.Message = u.ConnectionStatus
-		if u.ConnectionMsg != "" {
-			c.Message += ": " + u.ConnectionMsg
+	if len(s.Uplinks) == 0 {
+		c.Message = "no uplink configured"
+		return c
+	}
+	c.OK = s.LinkUp()
+	if len(s.Uplinks) == 1 {
+		c.Message = s.Uplinks[0].Problem()
+		return c
+	}
+	var down []string
+	for _, u := range s.Uplinks {
+		if why := u.Problem(); why != "" {
+			down = append(down, u.Connector+": "+why)
 		}
-	case !u.LinkOpen:
-		c.Message = "SUCCESS but the connector reports no opened connection: " + u.ConnectionMsg
-	default:
-		c.OK = true
+	}
+	c.Message = strings.Join(down, "; ")
+	if c.OK && c.Message != "" {
+		c.Message = "uplinks down: " + c.Message
 	}
 	return c
+}
+
+// Problem says why the uplink's link is not up, or "".
+func (u UplinkStatus) Problem() string {
+	switch {
+	case !u.Found:
+		return fmt.Sprintf("connector %q not found in the router", u.Connector)
+	case u.ConnectionStatus != "SUCCESS":
+		if u.ConnectionMsg != "" {
+			return u.ConnectionStatus + ": " + u.ConnectionMsg
+		}
+		return cmp.Or(u.ConnectionStatus, "no connectionStatus")
+	case !u.LinkOpen:
+		return "SUCCESS but the connector reports no opened connection: " + u.ConnectionMsg
+	}
+	return ""
 }
 
 func (s *Snapshot) listenerCheck(l ListenerStatus) Check {

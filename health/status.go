@@ -4,15 +4,17 @@ import "time"
 
 // StatusDoc is the JSON document /status serves.
 type StatusDoc struct {
-	Ready                bool                  `json:"ready"`
-	Live                 bool                  `json:"live"`
-	CheckedAt            *time.Time            `json:"checkedAt"`
-	ProbeDurationSeconds float64               `json:"probeDurationSeconds"`
-	Router               RouterDoc             `json:"router"`
-	Management           ManagementDoc         `json:"management"`
-	Uplink               UplinkDoc             `json:"uplink"`
-	Listeners            []ListenerDoc         `json:"listeners"`
-	Checks               map[string][]CheckDoc `json:"checks"`
+	Ready                bool          `json:"ready"`
+	Live                 bool          `json:"live"`
+	CheckedAt            *time.Time    `json:"checkedAt"`
+	ProbeDurationSeconds float64       `json:"probeDurationSeconds"`
+	Router               RouterDoc     `json:"router"`
+	Management           ManagementDoc `json:"management"`
+	// Uplink is the uplink in use (Snapshot.InUse), Uplinks every one.
+	Uplink    UplinkDoc             `json:"uplink"`
+	Uplinks   []UplinkDoc           `json:"uplinks"`
+	Listeners []ListenerDoc         `json:"listeners"`
+	Checks    map[string][]CheckDoc `json:"checks"`
 }
 
 // RouterDoc is the router process and identity.
@@ -48,7 +50,7 @@ type ManagementDoc struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// UplinkDoc is the edge connector and its link.
+// UplinkDoc is one edge connector and its link.
 type UplinkDoc struct {
 	Host             string `json:"host"`
 	Port             int    `json:"port"`
@@ -57,6 +59,14 @@ type UplinkDoc struct {
 	ConnectionMsg    string `json:"connectionMsg"`
 	LinkUp           bool   `json:"linkUp"`
 	Interior         string `json:"interior,omitempty"`
+}
+
+func uplinkDoc(u UplinkStatus) UplinkDoc {
+	return UplinkDoc{
+		Host: u.Host, Port: u.Port, Connector: u.Connector,
+		ConnectionStatus: u.ConnectionStatus, ConnectionMsg: u.ConnectionMsg,
+		LinkUp: u.Up(), Interior: u.Container,
+	}
 }
 
 // ListenerDoc is one tcpListener.
@@ -93,13 +103,10 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 			StartedAt: timePtr(st.StartedAt), NextStart: timePtr(st.NextStart),
 		},
 		Management: ManagementDoc{Address: snap.ManagementAddress, OK: snap.ManagementOK, Error: snap.ManagementError},
-		Uplink: UplinkDoc{
-			Host: snap.Uplink.Host, Port: snap.Uplink.Port, Connector: snap.Uplink.Connector,
-			ConnectionStatus: snap.Uplink.ConnectionStatus, ConnectionMsg: snap.Uplink.ConnectionMsg,
-			LinkUp: snap.Uplink.Up(), Interior: snap.Uplink.Container,
-		},
-		Listeners: make([]ListenerDoc, 0, len(snap.Listeners)),
-		Checks:    map[string][]CheckDoc{"live": checkDocs(live), "ready": checkDocs(ready)},
+		Uplink:     uplinkDoc(snap.InUse()),
+		Uplinks:    make([]UplinkDoc, len(snap.Uplinks)),
+		Listeners:  make([]ListenerDoc, 0, len(snap.Listeners)),
+		Checks:     map[string][]CheckDoc{"live": checkDocs(live), "ready": checkDocs(ready)},
 	}
 	if !snap.At.IsZero() {
 		d.CheckedAt = timePtr(snap.At)
@@ -109,6 +116,9 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 	}
 	if e := st.LastExit; e != nil {
 		d.Router.LastExit = &ExitDoc{PID: e.PID, Code: e.Code, Signal: e.Signal, At: e.At, UptimeSeconds: e.Uptime.Seconds(), LastLogs: e.LastLogs}
+	}
+	for i, u := range snap.Uplinks {
+		d.Uplinks[i] = uplinkDoc(u)
 	}
 	for _, l := range snap.Listeners {
 		d.Listeners = append(d.Listeners, ListenerDoc{

@@ -32,7 +32,7 @@ func TestReadinessFollowsEdgeLink(t *testing.T) {
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
-	target := Target{Connector: "uplink", UplinkHost: "127.0.0.1", UplinkPort: sc.Interior.EdgePort(),
+	target := Target{Uplinks: []UplinkTarget{{Connector: "uplink", Host: "127.0.0.1", Port: sc.Interior.EdgePort()}},
 		Listeners: []ListenerSpec{{Name: sc.Listener.Name, Host: "127.0.0.1", Port: sc.Listener.Port, Address: sc.Listener.Address}}}
 	p := newTestProber(t, cfg, target, client, sup)
 	srv := httptest.NewServer(NewServer(p, nil).Handler())
@@ -110,7 +110,7 @@ func TestReadinessAfterRouterRestart(t *testing.T) {
 		BackoffInitial: 10 * time.Minute, BackoffMax: 10 * time.Minute})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
-	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
+	p := newTestProber(t, cfg, Target{Uplinks: []UplinkTarget{{Connector: "uplink"}}}, client, sup)
 	runProber(t, p)
 	ready := func() error {
 		if s := p.Snapshot(); !s.Ready(time.Now()) {
@@ -151,7 +151,7 @@ func BenchmarkProbe(b *testing.B) {
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: e.MgmtAddr, Timeout: 2 * time.Second})
 	b.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: e.PID()})
-	p := newTestProber(b, Config{Management: e.MgmtAddr, Interval: time.Second, Timeout: 2 * time.Second}, Target{Connector: "uplink"}, client, sup)
+	p := newTestProber(b, Config{Management: e.MgmtAddr, Interval: time.Second, Timeout: 2 * time.Second}, Target{Uplinks: []UplinkTarget{{Connector: "uplink"}}}, client, sup)
 	if s := p.Probe(context.Background()); !s.ManagementOK {
 		b.Fatal(s.ManagementError)
 	}
@@ -172,7 +172,7 @@ func TestScrapesWithRouter(t *testing.T) {
 	client := mgmt.NewClient(mgmt.ClientConfig{Address: cfg.Management, Timeout: cfg.Timeout})
 	t.Cleanup(func() { _ = client.Close() })
 	sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: sc.Edge.PID(), StartedAt: time.Now()})
-	p := newTestProber(t, cfg, Target{Connector: "uplink"}, client, sup)
+	p := newTestProber(t, cfg, Target{Uplinks: []UplinkTarget{{Connector: "uplink"}}}, client, sup)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -231,7 +231,7 @@ func BenchmarkProbeOpenFlows(b *testing.B) {
 			b.Cleanup(func() { _ = client.Close() })
 			sup := newFakeSup(supervisor.Status{Phase: supervisor.PhaseRunning, PID: e.PID()})
 			p := newTestProber(b, Config{Management: e.MgmtAddr, Interval: time.Second, Timeout: 5 * time.Second},
-				Target{Connector: "uplink", Listeners: []ListenerSpec{{Name: l.Name, Host: routertest.Loopback, Port: l.Port, Address: l.Address}}}, client, sup)
+				Target{Uplinks: []UplinkTarget{{Connector: "uplink"}}, Listeners: []ListenerSpec{{Name: l.Name, Host: routertest.Loopback, Port: l.Port, Address: l.Address}}}, client, sup)
 			if s := p.Probe(context.Background()); !s.ManagementOK {
 				b.Fatal(s.ManagementError)
 			}

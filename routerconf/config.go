@@ -5,15 +5,24 @@
 // lives only in cmd/edgeproxy); it receives a Config, validates it and
 // renders it in a fixed order so the output is byte-for-byte reproducible.
 // The koanf tags name each field's configuration key within its section
-// (router.id, uplink.tls.ca_file, listeners[i].port); cmd/edgeproxy decodes
+// (router.id, uplinks[i].tls.ca_file, listeners[i].port); cmd/edgeproxy decodes
 // into these types.
 package routerconf
 
+import (
+	"net"
+	"strconv"
+)
+
 // Config is everything needed to render an edge-mode skrouterd.json.
 type Config struct {
-	Router    Router
-	Uplink    Uplink
-	Listeners []Listener
+	Router Router
+	// Uplinks are the interior routers, each rendered as one edge connector
+	// (see uplinks.go): the router links to all of them, uses one and fails
+	// over to another by itself.
+	Uplinks    []Uplink
+	Listeners  []Listener
+	Connectors []Connector
 }
 
 // Router is the router section: identity, management and logging.
@@ -36,15 +45,20 @@ type Router struct {
 	// records each request), http1, http2. Empty keeps the router's default.
 	Observer string `koanf:"observer"`
 	// SiteID, when set, is rendered as the router's metadata ({"id": SiteID})
-	// and as every tcpListener's siteId.
+	// and as every tcpListener's and tcpConnector's siteId.
 	SiteID string `koanf:"site_id"`
 }
 
-// Uplink is where the edge connector goes: the interior router's edge listener.
+// Uplink is where one edge connector goes: an interior router's edge listener.
 type Uplink struct {
+	// Name is the edge connector's name; empty: derived (NameUplinks).
+	Name string `koanf:"name"`
 	Host string `koanf:"host"`
 	Port int    `koanf:"port"`
 	TLS  TLS    `koanf:"tls"`
+	// Key is the configuration key problems name (uplink, uplinks[1]);
+	// empty: uplink for a single uplink, else uplinks[i].
+	Key string `koanf:"-"`
 }
 
 // TLS configures the edge connector's sslProfile. TLS is on when any of the
@@ -66,3 +80,17 @@ type Listener struct {
 	Port    int    `koanf:"port"`
 	Address string `koanf:"address"`
 }
+
+// Connector is one tcpConnector: connections that arrive over the router
+// network for a routing address are opened to a target host:port (the
+// workload next to the proxy). The router dials the target only when a
+// flow arrives, once per flow.
+type Connector struct {
+	Name    string `koanf:"name"`
+	Address string `koanf:"address"`
+	Host    string `koanf:"host"`
+	Port    int    `koanf:"port"`
+}
+
+// Target is the connector's target as host:port.
+func (c Connector) Target() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }

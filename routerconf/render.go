@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 )
 
@@ -23,9 +24,10 @@ type entity struct {
 func (e *entity) set(key string, value any) { e.attrs = append(e.attrs, attr{key, value}) }
 
 // Render validates c and returns the edge-mode skrouterd.json: a list of
-// [entityType, attributes] in a fixed order — router, sslProfile (TLS only),
-// management listener, edge connector, tcpListeners in configuration order,
-// log settings — one entity per line.
+// [entityType, attributes] in a fixed order — router, sslProfiles (TLS only,
+// one per distinct set of files), management listener, one edge connector per
+// uplink in configuration order, tcpListeners then tcpConnectors in
+// configuration order, log settings — one entity per line.
 func Render(c Config) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("render router config: %w", err)
@@ -61,16 +63,19 @@ func entities(c Config) []entity {
 	}
 	out = append(out, router)
 
-	tls := c.Uplink.TLS
-	if tls.Enabled() {
-		ssl := entity{typ: "sslProfile"}
-		ssl.set("name", UplinkSSLProfileName)
-		if tls.CAFile != "" {
-			ssl.set("caCertFile", tls.CAFile)
+	profiles := c.SSLProfileNames()
+	for i, u := range c.Uplinks {
+		if profiles[i] == "" || slices.Index(profiles, profiles[i]) < i {
+			continue // no TLS, or the profile of an earlier uplink
 		}
-		if tls.CertFile != "" {
-			ssl.set("certFile", tls.CertFile)
-			ssl.set("privateKeyFile", tls.KeyFile)
+		ssl := entity{typ: "sslProfile"}
+		ssl.set("name", profiles[i])
+		if u.TLS.CAFile != "" {
+			ssl.set("caCertFile", u.TLS.CAFile)
+		}
+		if u.TLS.CertFile != "" {
+			ssl.set("certFile", u.TLS.CertFile)
+			ssl.set("privateKeyFile", u.TLS.KeyFile)
 		}
 		out = append(out, ssl)
 	}
@@ -83,30 +88,28 @@ func entities(c Config) []entity {
 	mgmt.set("role", "normal")
 	out = append(out, mgmt)
 
-	uplink := entity{typ: "connector"}
-	uplink.set("name", UplinkConnectorName)
-	uplink.set("host", c.Uplink.Host)
-	uplink.set("port", strconv.Itoa(c.Uplink.Port))
-	uplink.set("role", "edge")
-	if tls.Enabled() {
-		uplink.set("sslProfile", UplinkSSLProfileName)
-		uplink.set("verifyHostname", tls.VerifyHostname)
+	for i, u := range c.Uplinks {
+		uplink := entity{typ: "connector"}
+		uplink.set("name", u.Name)
+		uplink.set("host", u.Host)
+		uplink.set("port", strconv.Itoa(u.Port))
+		uplink.set("role", "edge")
+		if profiles[i] != "" {
+			uplink.set("sslProfile", profiles[i])
+			uplink.set("verifyHostname", u.TLS.VerifyHostname)
+		}
+		out = append(out, uplink)
 	}
-	out = append(out, uplink)
 
 	for _, l := range c.Listeners {
-		tl := entity{typ: "tcpListener"}
-		tl.set("name", l.Name)
-		tl.set("host", l.Host)
-		tl.set("port", strconv.Itoa(l.Port))
-		tl.set("address", l.Address)
+		tl := bridge("tcpListener", l.Name, l.Host, l.Port, l.Address, c.Router.SiteID)
 		if c.Router.Observer != "" {
 			tl.set("observer", c.Router.Observer)
 		}
-		if c.Router.SiteID != "" {
-			tl.set("siteId", c.Router.SiteID)
-		}
 		out = append(out, tl)
+	}
+	for _, cn := range c.Connectors {
+		out = append(out, bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, c.Router.SiteID))
 	}
 
 	def := entity{typ: "log"}
@@ -123,6 +126,20 @@ func entities(c Config) []entity {
 	}
 	out = append(out, flow)
 	return out
+}
+
+// bridge is a tcpListener or tcpConnector: the two have the same attributes
+// (the host and port listened on, or connected to).
+func bridge(typ, name, host string, port int, address, siteID string) entity {
+	e := entity{typ: typ}
+	e.set("name", name)
+	e.set("host", host)
+	e.set("port", strconv.Itoa(port))
+	e.set("address", address)
+	if siteID != "" {
+		e.set("siteId", siteID)
+	}
+	return e
 }
 
 func writeEntity(buf *bytes.Buffer, e entity) error {

@@ -13,8 +13,8 @@ import (
 
 func seed() Config {
 	return Config{
-		Router: Router{ID: "edge-proxy-1", Management: "127.0.0.1:5672", LogLevel: "info"},
-		Uplink: Uplink{Host: "host.docker.internal", Port: 45671, TLS: TLS{VerifyHostname: true}},
+		Router:  Router{ID: "edge-proxy-1", Management: "127.0.0.1:5672", LogLevel: "info"},
+		Uplinks: []Uplink{{Name: "uplink", Host: "host.docker.internal", Port: 45671, TLS: TLS{VerifyHostname: true}}},
 		Listeners: []Listener{
 			{Name: "my-service", Host: "0.0.0.0", Port: 8080, Address: "my-service:8080"},
 			{Name: "my-tcp-service", Host: "0.0.0.0", Port: 5201, Address: "my-tcp-service:5201"},
@@ -32,6 +32,12 @@ func TestRenderDeterministicAndSchemaValid(t *testing.T) {
 	withFlow.Router.FlowLog, withFlow.Router.WorkerThreads, withFlow.Router.SiteID = true, 2, "site-1"
 	withFlow.Router.Observer = "http1"
 	cfgs["flow"] = withFlow
+	both := withFlow
+	both.Connectors = []Connector{{Name: "nginx", Address: "my-service:8080", Host: "nginx", Port: 8080}}
+	cfgs["connectors"] = both
+	private := seed()
+	private.Listeners, private.Connectors = nil, both.Connectors
+	cfgs["connectors only"] = private
 	for name, c := range cfgs {
 		first, err := Render(c)
 		if err != nil {
@@ -59,6 +65,10 @@ func TestRenderFlowLogOffByDefault(t *testing.T) {
 	}
 }
 
+func twoUplinks(c *Config) {
+	c.Uplinks = []Uplink{{Name: "uplink", Host: "a", Port: 1}, {Name: "uplink-2", Host: "b", Port: 1}}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -73,9 +83,54 @@ func TestValidate(t *testing.T) {
 		{"threads", func(c *Config) { c.Router.WorkerThreads = -1 }, []string{"router.worker_threads"}},
 		{"observer", func(c *Config) { c.Router.Observer = "tcp" }, []string{"router.observer: must be one of"}},
 		{"name clash", func(c *Config) { c.Listeners[1].Name = "my-service" }, []string{"listeners[1].name: duplicates"}},
-		{"key without cert", func(c *Config) { c.Uplink.TLS.KeyFile = "/etc/hostname" }, []string{"uplink.tls: cert_file and key_file go together", "uplink.tls.ca_file: must be set"}},
-		{"all at once", func(c *Config) { c.Uplink.Port = 0; c.Uplink.Host = ""; c.Listeners[0].Address = "" },
+		{"key without cert", func(c *Config) { c.Uplinks[0].TLS.KeyFile = "/etc/hostname" }, []string{"uplink.tls: cert_file and key_file go together", "uplink.tls.ca_file: must be set"}},
+		{"connectors only", func(c *Config) {
+			c.Listeners = nil
+			c.Connectors = []Connector{{Name: "c", Address: "a", Host: "nginx", Port: 8080}}
+		}, nil},
+		{"neither listeners nor connectors", func(c *Config) { c.Listeners = nil }, []string{"listeners: at least one listener or connector is needed"}},
+		{"connector name clashes with a listener", func(c *Config) { c.Connectors = []Connector{{Name: "my-service", Address: "a", Host: "h", Port: 1}} },
+			[]string{"connectors[0].name: duplicates listeners[0].name: names must be unique across listeners and connectors"}},
+		{"connector name reserved", func(c *Config) { c.Connectors = []Connector{{Name: "uplink", Address: "a", Host: "h", Port: 1}} }, []string{"connectors[0].name: is reserved"}},
+		{"connector names clash", func(c *Config) {
+			c.Connectors = []Connector{{Name: "c", Address: "a", Host: "h", Port: 1}, {Name: "c", Address: "a", Host: "h2", Port: 1}}
+		}, []string{"connectors[1].name: duplicates connectors[0].name"}},
+		{"connector targets", func(c *Config) {
+			c.Connectors = []Connector{
+				{Name: "c0", Address: "a", Host: "", Port: 8080},
+				{Name: "c1", Address: "a", Host: "bad host!", Port: 8080},
+				{Name: "c2", Address: "a", Host: "nginx", Port: 0},
+				{Name: "c3", Address: "a", Host: "nginx", Port: 99999},
+				{Name: "c4", Address: "", Host: "nginx", Port: 1},
+				{Name: "c5", Address: "a b", Host: "nginx", Port: 1},
+				{Name: "c6", Address: "a", Host: "127.0.0.1", Port: 5672},
+				{Name: "c7", Address: "a", Host: "localhost", Port: 8080},
+				{Name: "c8", Address: "a", Host: "-x", Port: 1},
+			}
+		}, []string{"connectors[0].host: must not be empty", "connectors[1].host: must be an IP address or a host name", "connectors[2].port: must be from 1 to 65535",
+			"connectors[3].port: must be from 1 to 65535", "connectors[4].address: must not be empty", "connectors[5].address: must be a routing address",
+			"connectors[6].port: is the router's own management listener", "connectors[7].port: is one of this proxy's own listeners", "connectors[8].host"}},
+		{"connector targets that work", func(c *Config) {
+			c.Connectors = []Connector{
+				{Name: "c0", Address: "a", Host: "::1", Port: 8081},
+				{Name: "c1", Address: "a", Host: "nginx_1.sample1", Port: 8080}, // another host's 8080 is not ours
+				{Name: "c2", Address: "a", Host: "10.0.0.1", Port: 5672},
+			}
+		}, nil},
+		{"all at once", func(c *Config) { c.Uplinks[0].Port = 0; c.Uplinks[0].Host = ""; c.Listeners[0].Address = "" },
 			[]string{"uplink.port", "uplink.host", "listeners[0].address"}},
+		// several uplinks (uplinks.go)
+		{"two uplinks", twoUplinks, nil},
+		{"no uplink", func(c *Config) { c.Uplinks = nil }, []string{"uplinks: at least one uplink is needed"}},
+		{"same uplink name", func(c *Config) { twoUplinks(c); c.Uplinks[1].Name = "uplink" }, []string{"uplinks[1].name: duplicates uplinks[0].name"}},
+		{"same interior", func(c *Config) { twoUplinks(c); c.Uplinks[1].Host = "a" }, []string{"uplinks[1]: duplicates uplinks[0]"}},
+		{"bad uplink host", func(c *Config) { twoUplinks(c); c.Uplinks[1].Host = "b c" }, []string{"uplinks[1].host: must be an IP address or a host name"}},
+		{"bad uplink port", func(c *Config) { twoUplinks(c); c.Uplinks[0].Port = 70000 }, []string{"uplinks[0].port: must be from 1 to 65535"}},
+		{"uplink named management", func(c *Config) { twoUplinks(c); c.Uplinks[1].Name = "management" }, []string{"uplinks[1].name: is reserved"}},
+		{"uplink tls file", func(c *Config) { twoUplinks(c); c.Uplinks[1].TLS.CAFile = "/nonexistent" }, []string{"uplinks[1].tls.ca_file: file does not exist"}},
+		{"listener named like an uplink", func(c *Config) { twoUplinks(c); c.Listeners[0].Name = "uplink-2" },
+			[]string{"listeners[0].name: is reserved: it names the edge connector of uplinks[1]"}},
+		{"uplink key given", func(c *Config) { c.Uplinks[0].Key = "uplinks[0]"; c.Uplinks[0].Port = 0 }, []string{"uplinks[0].port"}},
 	}
 	for _, tc := range tests {
 		c := seed()

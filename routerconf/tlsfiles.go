@@ -16,22 +16,22 @@ import (
 // a certificate and key that do not load as a pair, make skrouterd refuse
 // its whole configuration ("Failed to configure TLS caCertFile ..."), and
 // edgeproxy has no password to give an encrypted key. Each problem names
-// its key; files that do not exist were reported already.
-func validateTLSFiles(p *problems.List, t TLS) {
+// its key (under key, e.g. uplinks[1].tls); files that do not exist were reported already.
+func validateTLSFiles(p *problems.List, key string, t TLS) {
 	if t.CAFile != "" && fileExists(t.CAFile) {
 		if why := caProblem(t.CAFile); why != "" {
-			p.Add("uplink.tls.ca_file", t.CAFile, "%s", why)
+			p.Add(key+".ca_file", t.CAFile, "%s", why)
 		}
 	}
 	if t.CertFile == "" || t.KeyFile == "" || !fileExists(t.CertFile) || !fileExists(t.KeyFile) {
 		return
 	}
 	if why := keyProblem(t.KeyFile); why != "" {
-		p.Add("uplink.tls.key_file", t.KeyFile, "%s", why)
+		p.Add(key+".key_file", t.KeyFile, "%s", why)
 		return
 	}
 	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-		p.Add("uplink.tls", fmt.Sprintf("cert_file=%q key_file=%q", t.CertFile, t.KeyFile),
+		p.Add(key, fmt.Sprintf("cert_file=%q key_file=%q", t.CertFile, t.KeyFile),
 			"cert_file and key_file do not load as a certificate and its key: %v", err)
 	}
 }

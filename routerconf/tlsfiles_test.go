@@ -37,7 +37,7 @@ func TestValidateTLSFiles(t *testing.T) {
 		{"certificate file that is none", TLS{CAFile: good.CAFile, CertFile: placeholder, KeyFile: good.KeyFile}, "uplink.tls: cert_file and key_file do not load"},
 	} {
 		var p problems.List
-		validateTLSFiles(&p, tt.tls)
+		validateTLSFiles(&p, "uplink.tls", tt.tls)
 		got := ""
 		if err := p.Err(); err != nil {
 			got = err.Error()

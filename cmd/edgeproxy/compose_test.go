@@ -686,9 +686,9 @@ func checkEdgeRouter(t *testing.T, f composeFile) []string {
 		if len(ls) != 1 || ls[0].Port != port || ls[0].Address != fmt.Sprintf("%s:%d", name, port) {
 			bad("want one listener on %d for %s:%d, got %+v", port, name, port, ls)
 		}
-		if st.Router.Uplink.Host != "host.docker.internal" || st.Router.Uplink.Port != edgePort {
+		if st.Router.Uplinks[0].Host != "host.docker.internal" || st.Router.Uplinks[0].Port != edgePort {
 			bad("uplink %s:%d, want host.docker.internal and the interior's edge listener port %d",
-				st.Router.Uplink.Host, st.Router.Uplink.Port, edgePort)
+				st.Router.Uplinks[0].Host, st.Router.Uplinks[0].Port, edgePort)
 		}
 		if host, _, err := net.SplitHostPort(st.Health.Listen); err != nil || !net.ParseIP(host).IsLoopback() {
 			bad("health.listen %q: keep it on loopback (the healthcheck runs inside the container)", st.Health.Listen)

@@ -41,12 +41,14 @@ type logSettings struct {
 // of them (doc.go and docs/configuration.md document each one, and
 // docs_test.go checks they do). loadSettings decodes into it.
 type configKeys struct {
-	Router     routerKeys            `koanf:"router"`
-	Uplink     routerconf.Uplink     `koanf:"uplink"`
-	Listeners  []routerconf.Listener `koanf:"listeners"`
-	Supervisor supervisor.Config     `koanf:"supervisor"`
-	Health     health.Config         `koanf:"health"`
-	Log        logSettings           `koanf:"log"`
+	Router     routerKeys             `koanf:"router"`
+	Uplink     uplinkKeys             `koanf:"uplink"`
+	Uplinks    []routerconf.Uplink    `koanf:"uplinks"`
+	Listeners  []routerconf.Listener  `koanf:"listeners"`
+	Connectors []routerconf.Connector `koanf:"connectors"`
+	Supervisor supervisor.Config      `koanf:"supervisor"`
+	Health     health.Config          `koanf:"health"`
+	Log        logSettings            `koanf:"log"`
 }
 
 // routerKeys is the router section: the router's own settings, and the
@@ -55,6 +57,14 @@ type routerKeys struct {
 	routerconf.Router `koanf:",squash"`
 	Binary            string `koanf:"binary"`
 	ConfigFile        string `koanf:"config_file"`
+}
+
+// uplinkKeys is the one-entry form of the uplinks: `uplink` is the only
+// interior router when `uplinks` is not set (its connector is named uplink).
+type uplinkKeys struct {
+	Host string         `koanf:"host"`
+	Port int            `koanf:"port"`
+	TLS  routerconf.TLS `koanf:"tls"`
 }
 
 // defaultKeys are the built-in values (the zero value for keys not set here).
@@ -70,7 +80,7 @@ func defaultKeys() configKeys {
 			Binary:     "skrouterd",
 			ConfigFile: "/tmp/edgeproxy/skrouterd.json",
 		},
-		Uplink: routerconf.Uplink{
+		Uplink: uplinkKeys{
 			Host: "host.docker.internal",
 			Port: 45671,
 			TLS:  routerconf.TLS{VerifyHostname: true},
@@ -93,7 +103,7 @@ func defaultKeys() configKeys {
 
 // defaults are the built-in values by key ("supervisor.stop_timeout"):
 // defaultKeys flattened, so its keys are the only keys there are (besides
-// listeners' fields).
+// the fields of listeners and connectors).
 func defaults() map[string]any {
 	var nested map[string]any
 	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{TagName: tagName, Result: &nested})
@@ -110,8 +120,15 @@ func defaults() map[string]any {
 	return k.All()
 }
 
-// listenerFields are the keys one entry of `listeners` may have, in order.
-var listenerFields = tagNames(reflect.TypeFor[routerconf.Listener]())
+// listenerFields, connectorFields and uplinkFields are the keys one entry
+// of `listeners`, of `connectors` and of `uplinks` may have, in order;
+// tlsFields those of an uplink's tls.
+var (
+	listenerFields  = tagNames(reflect.TypeFor[routerconf.Listener]())
+	connectorFields = tagNames(reflect.TypeFor[routerconf.Connector]())
+	uplinkFields    = tagNames(reflect.TypeFor[routerconf.Uplink]())
+	tlsFields       = tagNames(reflect.TypeFor[routerconf.TLS]())
+)
 
 // tagNames are the keys of a struct's fields, in field order.
 func tagNames(t reflect.Type) []string {
@@ -129,21 +146,36 @@ func tagNames(t reflect.Type) []string {
 func (c configKeys) toSettings(source string) *settings {
 	s := &settings{
 		Router: routerconf.Config{
-			Router:    c.Router.Router,
-			Uplink:    c.Uplink,
-			Listeners: c.Listeners,
+			Router:     c.Router.Router,
+			Uplinks:    c.uplinks(),
+			Listeners:  c.Listeners,
+			Connectors: c.Connectors,
 		},
 		Supervisor: c.Supervisor,
 		Health:     c.Health,
 		Log:        c.Log,
 		Source:     source,
 	}
-	routerconf.NameListeners(s.Router.Listeners)
+	s.Router.Name()
 	s.Supervisor.Binary = c.Router.Binary
 	s.Supervisor.ConfigFile = c.Router.ConfigFile
 	s.Supervisor.Management = routerconf.ListenerHostPort(s.Router.Router.Management)
 	s.Health.Management = s.Router.Router.Management
 	return s
+}
+
+// uplinks are the interior routers: `uplinks` when set, else the one
+// `uplink` (loadSettings refuses both). Each carries its key for messages.
+func (c configKeys) uplinks() []routerconf.Uplink {
+	if len(c.Uplinks) == 0 {
+		u := c.Uplink
+		return []routerconf.Uplink{{Host: u.Host, Port: u.Port, TLS: u.TLS, Key: "uplink"}}
+	}
+	out := slices.Clone(c.Uplinks)
+	for i := range out {
+		out[i].Key = fmt.Sprintf("uplinks[%d]", i)
+	}
+	return out
 }
 
 // validate reports every problem with what the values mean: each section's
@@ -167,6 +199,11 @@ func (s *settings) validate() problems.List {
 	for i, l := range s.Router.Listeners {
 		if strconv.Itoa(l.Port) == hp {
 			p.Add(fmt.Sprintf("listeners[%d].port", i), l.Port, "is edgeproxy's health port (health.listen)")
+		}
+	}
+	for i, c := range s.Router.Connectors {
+		if routerconf.IsLoopback(c.Host) && strconv.Itoa(c.Port) == hp {
+			p.Add(fmt.Sprintf("connectors[%d].port", i), c.Target(), "is edgeproxy's own health listener (health.listen), not a workload")
 		}
 	}
 	return p

@@ -57,14 +57,14 @@ listeners:
 		{"router.id from yaml", s.Router.Router.ID, "from-yaml"},
 		{"management from yaml", s.Router.Router.Management, "127.0.0.1:15672"},
 		{"health follows management", s.Health.Management, "127.0.0.1:15672"},
-		{"uplink.host from yaml", s.Router.Uplink.Host, "yaml-host"},
-		{"uplink.port from env", s.Router.Uplink.Port, 2222},
+		{"uplink.host from yaml", s.Router.Uplinks[0].Host, "yaml-host"},
+		{"uplink.port from env", s.Router.Uplinks[0].Port, 2222},
 		{"flow_log from env", s.Router.Router.FlowLog, true},
 		{"stop_timeout from yaml", s.Supervisor.StopTimeout, 5 * time.Second},
 		{"interval from env", s.Health.Interval, 250 * time.Millisecond},
 		{"timeout default", s.Health.Timeout, time.Second},
 		{"binary default", s.Supervisor.Binary, "skrouterd"},
-		{"verify_hostname default", s.Router.Uplink.TLS.VerifyHostname, true},
+		{"verify_hostname default", s.Router.Uplinks[0].TLS.VerifyHostname, true},
 		{"source", s.Source, yml},
 		{"listeners from env replace yaml", s.Router.Listeners, []routerconf.Listener{
 			{Name: "my-service-8080", Host: "0.0.0.0", Port: 8080, Address: "my-service:8080"},
@@ -105,6 +105,45 @@ func TestListenerSpecNames(t *testing.T) {
 	}
 }
 
+func TestConnectorSpecNames(t *testing.T) {
+	tests := []struct {
+		env  []string
+		want []routerconf.Connector
+	}{
+		{[]string{"EDGEPROXY_CONNECTORS=my-service:8080=nginx:8080, my-tcp-service:5201 = iperf3:5201"}, []routerconf.Connector{
+			{Name: "my-service-8080", Address: "my-service:8080", Host: "nginx", Port: 8080},
+			{Name: "my-tcp-service-5201", Address: "my-tcp-service:5201", Host: "iperf3", Port: 5201},
+		}},
+		{[]string{"EDGEPROXY_CONNECTORS=web=[::1]:81,web=10.0.0.2:80", "EDGEPROXY_LISTENERS=80=web"}, []routerconf.Connector{
+			{Name: "web-connector", Address: "web", Host: "::1", Port: 81}, // the listener has "web"
+			{Name: "web-connector-2", Address: "web", Host: "10.0.0.2", Port: 80},
+		}},
+	}
+	for _, tc := range tests {
+		s, err := loadSettings("", tc.env)
+		if err != nil {
+			t.Errorf("%q: %v", tc.env, err)
+			continue
+		}
+		if !reflect.DeepEqual(s.Router.Connectors, tc.want) {
+			t.Errorf("%q: got %+v, want %+v", tc.env, s.Router.Connectors, tc.want)
+		}
+	}
+	// YAML: the same fields, and the environment replaces the whole list.
+	yml := writeYAML(t, "connectors:\n  - {name: web, address: my-service:8080, host: nginx, port: '8080'}\n")
+	s, err := loadSettings(yml, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []routerconf.Connector{{Name: "web", Address: "my-service:8080", Host: "nginx", Port: 8080}}; !reflect.DeepEqual(s.Router.Connectors, want) || len(s.Router.Listeners) != 0 {
+		t.Errorf("yaml: got %+v / %+v, want %+v and no listeners", s.Router.Connectors, s.Router.Listeners, want)
+	}
+	s, err = loadSettings(yml, []string{"EDGEPROXY_CONNECTORS=x=h:1"})
+	if err != nil || len(s.Router.Connectors) != 1 || s.Router.Connectors[0].Address != "x" {
+		t.Errorf("env does not replace the yaml list: %+v, %v", s, err)
+	}
+}
+
 // Every bad input exits 2 with one message per problem, naming the key, and
 // writes no file. The messages are what the closing note shows.
 func TestInvalidConfiguration(t *testing.T) {
@@ -118,7 +157,7 @@ func TestInvalidConfiguration(t *testing.T) {
 		{"unknown env key", []string{seedListeners, "EDGEPROXY_UPLINK__HOTS=x"}, "",
 			[]string{"EDGEPROXY_UPLINK__HOTS: unknown key; did you mean uplink.host (EDGEPROXY_UPLINK__HOST)?"}},
 		{"unknown key far from any", []string{seedListeners, "EDGEPROXY_FROBNICATE=1"}, "",
-			[]string{"EDGEPROXY_FROBNICATE: unknown key; known keys: health.interval"}},
+			[]string{"EDGEPROXY_FROBNICATE: unknown key; known keys: connectors, health.interval"}},
 		{"unknown yaml key", []string{seedListeners}, "uplink:\n  prot: 1\n",
 			[]string{"uplink.prot: unknown key"}},
 		{"unknown listener field", nil, "listeners:\n  - port: 80\n    adress: a\n",
@@ -158,7 +197,19 @@ func TestInvalidConfiguration(t *testing.T) {
 		{"config file not json", []string{seedListeners, "EDGEPROXY_ROUTER__CONFIG_FILE=/tmp/skrouterd.conf"}, "",
 			[]string{"router.config_file: must end in .json"}},
 		{"no listeners", nil, "",
-			[]string{"listeners: at least one listener is needed"}},
+			[]string{"listeners: at least one listener or connector is needed"}},
+		{"unknown connector field", nil, "connectors:\n  - {address: a, host: nginx, port: 80, target: x}\n",
+			[]string{"connectors[0].target: unknown key; a connector has name, address, host, port"}},
+		{"malformed connector spec", []string{"EDGEPROXY_CONNECTORS=nginx:8080,svc=nginx,svc=nginx:http"}, "",
+			[]string{`connectors[0]: no '=' between address and target; each entry is ADDRESS=HOST:PORT`, `connectors[1]: target "nginx" is not HOST:PORT`, `connectors[2]: port "http" is not a number`}},
+		{"connector targets that never work", []string{"EDGEPROXY_CONNECTORS=a=nginx:0,b=nginx:70000,c=bad!host:80,=nginx:80"}, "",
+			[]string{"connectors[0].port: must be from 1 to 65535", "connectors[1].port: must be from 1 to 65535", "connectors[2].host: must be an IP address or a host name", "connectors[3].address: must not be empty"}},
+		{"connector host missing in yaml", nil, "connectors:\n  - {address: a, port: 80}\n  - {address: b, host: nginx}\n",
+			[]string{"connectors[0].host: must not be empty", `connectors[1].port: must be a whole number (got "<nil>")`}},
+		{"connector to our own ports", []string{seedListeners, "EDGEPROXY_CONNECTORS=a=127.0.0.1:5672,b=localhost:9090,c=127.0.0.1:8080"}, "",
+			[]string{"connectors[0].port: is the router's own management listener", "connectors[1].port: is edgeproxy's own health listener", "connectors[2].port: is one of this proxy's own listeners"}},
+		{"connector name clashes", nil, "listeners:\n  - {name: web, port: 80, address: a}\nconnectors:\n  - {name: web, address: a, host: nginx, port: 80}\n  - {name: management, address: a, host: nginx, port: 80}\n",
+			[]string{"connectors[0].name: duplicates listeners[0].name", "connectors[1].name: is reserved"}},
 		{"missing config file", []string{seedListeners, "EDGEPROXY_CONFIG=/nonexistent/edgeproxy.yaml"}, "",
 			[]string{"config file /nonexistent/edgeproxy.yaml"}},
 		{"bad yaml", nil, "router: [unclosed\n",
@@ -237,7 +288,7 @@ func TestDecodeLeniencyAndNulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Router.Router.ID != "7" || s.Router.Router.WorkerThreads != 2 || s.Router.Uplink.Port != 5 || !s.Router.Router.FlowLog ||
+	if s.Router.Router.ID != "7" || s.Router.Router.WorkerThreads != 2 || s.Router.Uplinks[0].Port != 5 || !s.Router.Router.FlowLog ||
 		s.Router.Listeners[0] != (routerconf.Listener{Name: "svc", Host: "0.0.0.0", Port: 8080, Address: "svc"}) {
 		t.Errorf("got %+v", s.Router)
 	}

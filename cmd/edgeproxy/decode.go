@@ -34,7 +34,7 @@ func decode(k *koanf.Koanf, c *configKeys) error {
 		Tag: tagName,
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook: mapstructure.ComposeDecodeHookFunc(
-				durationHook, listenersHook, listenerHook, stringHook, intHook, boolHook,
+				durationHook, listenersHook, listenerHook, connectorsHook, connectorHook, uplinksHook, uplinkHook, stringHook, intHook, boolHook,
 				nullHook, // last: the only hook that may return nil
 			),
 			MatchName: func(mapKey, fieldName string) bool { return mapKey == fieldName },
@@ -111,66 +111,125 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 
 // listenersHook decodes `listeners`: a YAML list of {name, host, port,
 // address} or, as EDGEPROXY_LISTENERS gives it, a spec string
-// "[HOST:]PORT=ADDRESS,...". A spec entry that does not parse becomes its
-// error, which listenerHook reports at that entry.
-func listenersHook(_, to reflect.Type, data any) (any, error) {
-	if to != reflect.TypeFor[[]routerconf.Listener]() {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case []routerconf.Listener, null:
-		return v, nil
-	case string:
-		var out []any
-		for _, e := range routerconf.ParseListenerSpec(v) {
-			if e.Err != nil {
-				out = append(out, bad(e.Spec, "%v; each entry is [HOST:]PORT=ADDRESS, e.g. 8080=my-service:8080", e.Err))
-			} else {
-				out = append(out, e.Listener)
-			}
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			out[i] = item
-			if item == nil {
-				out[i] = null{}
-			}
-		}
-		return out, nil
-	default:
-		return nil, bad(v, "must be a list of {%s} or a PORT=ADDRESS spec string", strings.Join(listenerFields, ", "))
-	}
-}
+// "[HOST:]PORT=ADDRESS,...".
+var listenersHook = listHook(routerconf.ParseListenerSpec, listenerFields,
+	"[HOST:]PORT=ADDRESS, e.g. 8080=my-service:8080")
+
+// connectorsHook decodes `connectors`: a YAML list of {name, address, host,
+// port} or, as EDGEPROXY_CONNECTORS gives it, a spec string
+// "ADDRESS=HOST:PORT,...".
+var connectorsHook = listHook(routerconf.ParseConnectorSpec, connectorFields,
+	"ADDRESS=HOST:PORT, e.g. my-service:8080=nginx:8080")
+
+// uplinksHook decodes `uplinks`: a YAML list of {name, host, port, tls} or,
+// as EDGEPROXY_UPLINKS gives it, a spec string "[NAME=]HOST:PORT,...".
+var uplinksHook = listHook(routerconf.ParseUplinkSpec, uplinkFields,
+	"[NAME=]HOST:PORT, e.g. interior-a:45671")
 
 // listenerHook decodes one listener: host defaults to 0.0.0.0, and a missing
 // port is reported like a null one.
-func listenerHook(_, to reflect.Type, data any) (any, error) {
-	if to != reflect.TypeFor[routerconf.Listener]() {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case routerconf.Listener:
-		return v, nil
-	case *badValue:
-		return nil, v
-	case map[string]any:
-		m := maps.Clone(v)
-		if _, ok := m["host"]; !ok {
-			m["host"] = routerconf.DefaultListenerHost
-		}
-		if _, ok := m["port"]; !ok {
-			m["port"] = nil
-		}
-		for f, value := range m {
-			if value == nil {
-				m[f] = null{}
+var listenerHook = entryHook[routerconf.Listener](map[string]any{"host": routerconf.DefaultListenerHost, "port": nil}, listenerFields)
+
+// connectorHook decodes one connector: a missing port is reported like a
+// null one (a missing host or address is an empty one, which validation
+// reports).
+var connectorHook = entryHook[routerconf.Connector](map[string]any{"port": nil}, connectorFields)
+
+// uplinkEntryHook decodes one uplink: a missing port is reported like a
+// null one.
+var uplinkEntryHook = entryHook[routerconf.Uplink](map[string]any{"port": nil}, uplinkFields)
+
+// uplinkHook is uplinkEntryHook with tls.verify_hostname defaulting to true
+// (as uplink.tls.verify_hostname) and YAML nulls marked within tls too.
+func uplinkHook(from, to reflect.Type, data any) (any, error) {
+	if m, ok := data.(map[string]any); ok && to == reflect.TypeFor[routerconf.Uplink]() {
+		m = maps.Clone(m)
+		tls, isMap := m["tls"].(map[string]any)
+		if m["tls"] == nil || isMap {
+			tls = maps.Clone(tls)
+			if tls == nil {
+				tls = map[string]any{}
 			}
+			if _, ok := tls["verify_hostname"]; !ok {
+				tls["verify_hostname"] = true
+			}
+			for f, value := range tls {
+				if value == nil {
+					tls[f] = null{}
+				}
+			}
+			m["tls"] = tls
 		}
-		return m, nil
-	default:
-		return nil, bad(v, "must be a map with keys %s", strings.Join(listenerFields, ", "))
+		data = m
+	}
+	return uplinkEntryHook(from, to, data)
+}
+
+// listHook decodes a list of T: a YAML list, or a spec string that parse
+// splits into entries (entryForm says what one looks like). A spec entry
+// that does not parse becomes its error, which the entry hook reports at
+// that entry.
+func listHook[T any](parse func(string) []routerconf.SpecEntry[T], fields []string, entryForm string) mapstructure.DecodeHookFuncType {
+	return func(_, to reflect.Type, data any) (any, error) {
+		if to != reflect.TypeFor[[]T]() {
+			return data, nil
+		}
+		switch v := data.(type) {
+		case []T, null:
+			return v, nil
+		case string:
+			var out []any
+			for _, e := range parse(v) {
+				if e.Err != nil {
+					out = append(out, bad(e.Spec, "%v; each entry is %s", e.Err, entryForm))
+				} else {
+					out = append(out, e.Value)
+				}
+			}
+			return out, nil
+		case []any:
+			out := make([]any, len(v))
+			for i, item := range v {
+				out[i] = item
+				if item == nil {
+					out[i] = null{}
+				}
+			}
+			return out, nil
+		default:
+			return nil, bad(v, "must be a list of {%s} or a spec string of %s", strings.Join(fields, ", "), entryForm)
+		}
+	}
+}
+
+// entryHook decodes one T from a map: keys missing from it take their value
+// in defaults (nil: reported like a null).
+func entryHook[T any](defaults map[string]any, fields []string) mapstructure.DecodeHookFuncType {
+	return func(_, to reflect.Type, data any) (any, error) {
+		if to != reflect.TypeFor[T]() {
+			return data, nil
+		}
+		switch v := data.(type) {
+		case T:
+			return v, nil
+		case *badValue:
+			return nil, v
+		case map[string]any:
+			m := maps.Clone(v)
+			for f, def := range defaults {
+				if _, ok := m[f]; !ok {
+					m[f] = def
+				}
+			}
+			for f, value := range m {
+				if value == nil {
+					m[f] = null{}
+				}
+			}
+			return m, nil
+		default:
+			return nil, bad(v, "must be a map with keys %s", strings.Join(fields, ", "))
+		}
 	}
 }
 
@@ -232,7 +291,7 @@ func boolHook(_, to reflect.Type, data any) (any, error) {
 }
 
 // nullHook leaves a section given as null at its zero value (the unknown
-// key was reported) and a null listeners list empty.
+// key was reported) and a null listeners or connectors list empty.
 func nullHook(_, _ reflect.Type, data any) (any, error) {
 	if _, ok := data.(null); ok {
 		return nil, nil

@@ -1,6 +1,9 @@
 // Command edgeproxy is the entrypoint (PID 1) of a service-proxy container in
 // the edge-router strategy: it renders an edge-mode skrouterd.json, runs and
 // supervises skupper-router (skrouterd) in edge mode, and reports its health.
+// A proxy has listeners (ports whose connections go to a routing address),
+// connectors (a routing address whose connections go to a workload's
+// host:port: a workload-side proxy), or both.
 //
 // Commands:
 //
@@ -22,14 +25,17 @@
 //	EDGEPROXY_ROUTER__WORKER_THREADS         0 (router default)             router worker threads
 //	EDGEPROXY_ROUTER__LOG_LEVEL              info                           router log level: debug, info, warning, error, critical
 //	EDGEPROXY_ROUTER__FLOW_LOG               false                          router FLOW_LOG module (costly: off by default)
-//	EDGEPROXY_ROUTER__SITE_ID                -                              site id: router metadata and tcpListener siteId
+//	EDGEPROXY_ROUTER__SITE_ID                -                              site id: router metadata, tcpListener/tcpConnector siteId
 //	EDGEPROXY_UPLINK__HOST                   host.docker.internal           interior router's edge listener host
 //	EDGEPROXY_UPLINK__PORT                   45671                          its port
 //	EDGEPROXY_UPLINK__TLS__CA_FILE           -                              CA file; any TLS file turns TLS on
 //	EDGEPROXY_UPLINK__TLS__CERT_FILE         -                              client certificate (with KEY_FILE)
 //	EDGEPROXY_UPLINK__TLS__KEY_FILE          -                              client key (with CERT_FILE)
 //	EDGEPROXY_UPLINK__TLS__VERIFY_HOSTNAME   true                           verify the interior's certificate host name
+//	EDGEPROXY_UPLINKS                        - (UPLINK is the one uplink)   several interiors: [NAME=]HOST:PORT,...; not with UPLINK__*
+//	EDGEPROXY_UPLINKS__<i>__<FIELD>          -                              a field of entry i (from 0), e.g. EDGEPROXY_UPLINKS__1__TLS__CA_FILE
 //	EDGEPROXY_LISTENERS                      -                              [HOST:]PORT=ADDRESS,... e.g. 8080=my-service:8080
+//	EDGEPROXY_CONNECTORS                     -                              ADDRESS=HOST:PORT,... e.g. my-service:8080=nginx:8080
 //	EDGEPROXY_HEALTH__LISTEN                 127.0.0.1:9090                 /livez /readyz /status /metrics
 //	EDGEPROXY_HEALTH__INTERVAL               1s                             probe interval
 //	EDGEPROXY_HEALTH__TIMEOUT                1s                             bound on each management call

@@ -44,16 +44,18 @@ func loadSettings(configFile string, environ []string) (*settings, error) {
 	if configFile == "" {
 		configFile = lookupEnv(environ, envConfigFile)
 	}
+	user := koanf.New(".") // what the file and the environment set
 	if configFile != "" {
 		if _, err := os.Stat(configFile); err != nil {
 			return nil, &configError{fmt.Errorf("config file %s: %w", configFile, err)}
 		}
-		if err := k.Load(file.Provider(configFile), yaml.Parser()); err != nil {
+		if err := user.Load(file.Provider(configFile), yaml.Parser()); err != nil {
 			return nil, &configError{fmt.Errorf("config file %s: %w", configFile, err)}
 		}
 	}
 	fromEnv := map[string]string{} // key → variable, for messages
-	err := k.Load(env.Provider(".", env.Opt{
+	var indexed []indexedVar
+	err := user.Load(env.Provider(".", env.Opt{
 		Prefix:      envPrefix,
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
@@ -61,6 +63,11 @@ func loadSettings(configFile string, environ []string) (*settings, error) {
 				return "", nil
 			}
 			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, envPrefix)), "__", ".")
+			if v, ok := parseIndexed(name, key, value); ok {
+				indexed = append(indexed, v)
+				fromEnv[v.key()] = name
+				return "", nil
+			}
 			fromEnv[key] = name
 			return key, value
 		},
@@ -68,8 +75,14 @@ func loadSettings(configFile string, environ []string) (*settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load environment: %w", err)
 	}
+	p, reported := applyIndexed(user, indexed)
+	p = append(p, bothUplinkForms(user, fromEnv)...)
+	if err := k.Merge(user); err != nil {
+		return nil, fmt.Errorf("merge configuration: %w", err)
+	}
 
-	p, reported := checkKeys(k, fromEnv)
+	kp, kr := checkKeys(k, fromEnv)
+	p, reported = append(p, kp.Without(reported)...), append(reported, kr...)
 	var c configKeys
 	if err := decode(k, &c); err != nil {
 		bad := decodeProblems(err, k).Without(reported)
@@ -82,6 +95,27 @@ func loadSettings(configFile string, environ []string) (*settings, error) {
 		return nil, &configError{err}
 	}
 	return s, nil
+}
+
+// bothUplinkForms reports `uplink` and `uplinks` set together: which one
+// would win is not obvious, so neither does.
+func bothUplinkForms(user *koanf.Koanf, fromEnv map[string]string) problems.List {
+	var p problems.List
+	if !user.Exists("uplinks") {
+		return p
+	}
+	var single []string
+	for _, key := range user.Keys() {
+		if strings.HasPrefix(key, "uplink.") {
+			single = append(single, cmp.Or(fromEnv[key], key))
+		}
+	}
+	if len(single) > 0 {
+		p.Add("uplinks", strings.Join(single, ", "),
+			"uplink and uplinks are both set (%s and %s): use uplinks for several interior routers, or uplink for one, not both",
+			strings.Join(single, ", "), cmp.Or(fromEnv["uplinks"], "uplinks"))
+	}
+	return p
 }
 
 // checkKeys reports every key that is not a known one (a typo must not be
@@ -103,19 +137,52 @@ func checkKeys(k *koanf.Koanf, fromEnv map[string]string) (problems.List, []stri
 			p.Add(where, k.Get(key), "unknown key; known keys: %s", strings.Join(knownKeys(), ", "))
 		}
 	}
-	// koanf does not look into lists: check the YAML listeners' fields here.
-	items, _ := k.Get("listeners").([]any)
-	for i, item := range items {
-		m, _ := item.(map[string]any)
-		for _, f := range slices.Sorted(maps.Keys(m)) {
-			if !slices.Contains(listenerFields, f) {
-				key := fmt.Sprintf("listeners[%d].%s", i, f)
+	// koanf does not look into lists: check the entries' fields here.
+	for _, list := range []struct {
+		key, noun string
+		fields    []string
+		nested    map[string][]string
+	}{
+		{"listeners", "a listener", listenerFields, nil},
+		{"connectors", "a connector", connectorFields, nil},
+		{"uplinks", "an uplink", uplinkFields, map[string][]string{"tls": tlsFields}},
+	} {
+		items, _ := k.Get(list.key).([]any)
+		for i, item := range items {
+			for _, f := range unknownFields(item, list.noun, list.fields, list.nested) {
+				key := fmt.Sprintf("%s[%d].%s", list.key, i, f.path)
 				reported = append(reported, key)
-				p.Add(key, m[f], "unknown key; a listener has %s", strings.Join(listenerFields, ", "))
+				p.Add(cmp.Or(fromEnv[key], key), f.value, "unknown key; %s", f.known)
 			}
 		}
 	}
 	return p, reported
+}
+
+type unknownField struct {
+	path  string // field, or field.sub
+	value any
+	known string // what is known there
+}
+
+// unknownFields are the keys of a list entry (a map) that are not fields,
+// looking one level into the nested maps.
+func unknownFields(item any, noun string, fields []string, nested map[string][]string) []unknownField {
+	m, _ := item.(map[string]any)
+	var out []unknownField
+	for _, f := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(fields, f) {
+			out = append(out, unknownField{f, m[f], noun + " has " + strings.Join(fields, ", ")})
+			continue
+		}
+		sub, _ := m[f].(map[string]any)
+		for _, g := range slices.Sorted(maps.Keys(sub)) {
+			if known, ok := nested[f]; ok && !slices.Contains(known, g) {
+				out = append(out, unknownField{f + "." + g, sub[g], f + " has " + strings.Join(known, ", ")})
+			}
+		}
+	}
+	return out
 }
 
 // envName is the environment variable of a key.

@@ -101,13 +101,11 @@ func waitRouterDown(sup routerSupervisor, limit time.Duration) {
 }
 
 // healthTarget is what the health checks expect the router to have: the
-// rendered edge connector and tcpListeners.
+// rendered edge connectors and tcpListeners.
 func healthTarget(rc routerconf.Config) health.Target {
-	return health.Target{
-		RouterID:   rc.Router.ID,
-		Connector:  routerconf.UplinkConnectorName,
-		UplinkHost: rc.Uplink.Host,
-		UplinkPort: rc.Uplink.Port,
-		Listeners:  rc.Listeners,
+	t := health.Target{RouterID: rc.Router.ID, Listeners: rc.Listeners}
+	for _, u := range rc.Uplinks {
+		t.Uplinks = append(t.Uplinks, health.UplinkTarget{Connector: u.Name, Host: u.Host, Port: u.Port})
 	}
+	return t
 }

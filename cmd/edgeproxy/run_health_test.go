@@ -40,7 +40,7 @@ func healthSettings(management string) *settings {
 	return &settings{
 		Router: routerconf.Config{
 			Router:    routerconf.Router{ID: "edge-proxy-1", Management: management},
-			Uplink:    routerconf.Uplink{Host: "host.docker.internal", Port: 45671},
+			Uplinks:   []routerconf.Uplink{{Name: "uplink", Host: "host.docker.internal", Port: 45671}},
 			Listeners: []routerconf.Listener{{Name: "my-service", Host: "0.0.0.0", Port: 8080, Address: "my-service:8080"}},
 		},
 		Supervisor: supervisor.Config{StopTimeout: 2 * time.Second},
