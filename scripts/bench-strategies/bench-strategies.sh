@@ -10,7 +10,7 @@
 # Environment:
 #   SKROUTERD           a real skrouterd; without it router and edge are skipped and a
 #                       socat forwarder stands in for the interior
-#   STRATEGIES          default "direct router netfilter haproxy edge envoy"; edge:KEY=V,...
+#   STRATEGIES          default "direct router netfilter haproxy edge edge-private envoy"; edge:KEY=V,...
 #                       runs edgeproxy with EDGEPROXY_KEY=V (e.g. edge:ROUTER__WORKER_THREADS=1)
 #   ROUNDS (3)  DURATION (10 s)  CONNS ("1 10 50": wrk connection counts; "" skips wrk)
 #   IPERF (1; 0 skips iperf3)
@@ -62,15 +62,11 @@ preflight() {
 	fi
 }
 
-# hog_start N: N busy loops in the "hog" cgroup (no namespace: they use no network).
+# hog_start N: N busy loops in the "hog" cgroup: competing load.
 hog_start() {
-	local i procs
-	procs=$(cg_procs_file hog)
+	local i
 	for ((i = 0; i < $1; i++)); do
-		(
-			[[ $procs == - ]] || echo "$BASHPID" >"$procs"
-			exec ip netns exec "$(ns host)" sh -c 'while :; do :; done'
-		) &
+		CG=hog nsrun host sh -c 'while :; do :; done' &
 	done
 }
 
@@ -94,7 +90,7 @@ run() {
 		if [[ -n $why ]]; then say "skipping $s: $why"; else run_list+=("$s"); fi
 	done
 	((${#run_list[@]} > 0)) || die "no strategy can run here"
-	if [[ " ${run_list[*]} " == *" edge"* ]]; then
+	if [[ " ${run_list[*]} " == *" edge"* ]]; then  # edge, edge:..., edge-private
 		make -C "$REPO" -s build >&2
 		EDGEPROXY=$REPO/bin/edgeproxy
 	fi
@@ -110,7 +106,9 @@ run() {
 	trap 'say "interrupted: cleaning up"; exit 130' INT
 	trap 'say "terminated: cleaning up"; exit 143' TERM
 
-	lab_up
+	local extra=()
+	[[ " ${run_list[*]} " != *" edge-private"* ]] || extra=(workload)
+	lab_up "${extra[@]}"
 	cg_init
 	workloads_start host
 	interior_start
@@ -129,7 +127,7 @@ run() {
 			measure_idle
 			[[ -z $CONNS ]] || measure_http "http://$http/"
 			[[ $IPERF == 0 ]] || measure_tcp "$tcp"
-			strategy_stop
+			strategy_stop "$STRATEGY"
 		done
 	done
 
@@ -152,22 +150,27 @@ run() {
 	[[ ${BENCH_KEEP_LOGS:-0} == 1 ]] && say "logs in $WORK" || rm -rf "$WORK"
 }
 
-case ${1:-run} in
-run)
-	STRATEGIES=${STRATEGIES:-direct router netfilter haproxy edge envoy}
-	ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} CONNS=${CONNS-1 10 50} IPERF=${IPERF:-1}
-	run
-	;;
-smoke)
-	# Keeps the harness working in CI: every step must move traffic; no speed is judged.
-	STRATEGIES=${STRATEGIES:-netfilter haproxy} ROUNDS=1 DURATION=2 CONNS=${CONNS-10} IPERF=1
-	run
-	;;
-stop)
-	((EUID == 0)) || die "needs root"
-	lab_check_prefix
-	lab_down
-	say "lab ${PREFIX}* removed"
-	;;
-*) die "usage: $prog [run|smoke|stop]" ;;
-esac
+main() {
+	case ${1:-run} in
+	run)
+		STRATEGIES=${STRATEGIES:-direct router netfilter haproxy edge edge-private envoy}
+		ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} CONNS=${CONNS-1 10 50} IPERF=${IPERF:-1}
+		run
+		;;
+	smoke)
+		# Keeps the harness working in CI: every step must move traffic; no speed is judged.
+		STRATEGIES=${STRATEGIES:-netfilter haproxy} ROUNDS=1 DURATION=2 CONNS=${CONNS-10} IPERF=1
+		run
+		;;
+	stop)
+		((EUID == 0)) || die "needs root"
+		lab_check_prefix
+		lab_down
+		say "lab ${PREFIX}* removed"
+		;;
+	*) die "usage: $prog [run|smoke|stop]" ;;
+	esac
+}
+
+# One line: bash reads a script as it runs it, so an edit made meanwhile cannot change the run.
+main "$@"; exit

@@ -58,14 +58,17 @@ lab_hosts() {
 # nsrun ROLE CMD...: run CMD in ROLE's namespace (and its cgroup, when CPU
 # weights are on), resolving names through /etc/netns/<ns>/hosts.
 # The cgroup is joined before entering the namespace: `ip netns exec` mounts a
-# fresh /sys, which hides /sys/fs/cgroup.
+# fresh /sys, which hides /sys/fs/cgroup. In a subshell (`nsrun ... &`) the
+# command replaces it, so $! is the command's pid.
 nsrun() {
 	local role=$1 procs; shift
-	procs=$(cg_procs_file "$role")
-	(
-		[[ $procs == - ]] || echo "$BASHPID" >"$procs"
-		exec ip netns exec "$(ns "$role")" "$@"
-	)
+	procs=$(cg_procs_file "${CG:-$role}")
+	if ((BASHPID == $$)); then (nsexec "$role" "$procs" "$@"); else nsexec "$role" "$procs" "$@"; fi
+}
+nsexec() {
+	local role=$1 procs=$2; shift 2
+	[[ $procs == - ]] || echo "$BASHPID" >"$procs"
+	exec ip netns exec "$(ns "$role")" "$@"
 }
 
 # lab_pids ROLE: the processes in ROLE's namespace.
@@ -99,10 +102,11 @@ lab_down() {
 }
 
 # --- CPU weights --------------------------------------------------------------
-# BENCH_CPU_WEIGHTS=1 puts each role's processes in a cgroup of its own with an
-# equal weight, as Docker does for containers (cpu_shares 1024); BENCH_PROXY_SHARES
-# gives the proxies' cgroups another weight (Docker's cpu_shares, e.g. 8192).
-# cgroup v2 (cpu.weight) where its cpu controller is enabled, else v1 (cpu.shares).
+# BENCH_CPU_WEIGHTS=1 puts each program (nginx, iperf3, interior, each proxy,
+# the client, the busy loops) in a cgroup of its own with an equal weight, as
+# Docker does for containers (cpu_shares 1024); BENCH_PROXY_SHARES gives the
+# proxies' cgroups another weight (Docker's cpu_shares, e.g. 8192). cgroup v2
+# (cpu.weight) where its cpu controller can be enabled, else v1 (cpu.shares).
 CG_ROOT=""
 cg_init() {
 	[[ ${BENCH_CPU_WEIGHTS:-0} == 1 ]] || return 0
@@ -117,22 +121,25 @@ cg_init() {
 	else
 		die "BENCH_CPU_WEIGHTS=1: no cgroup cpu controller found (v2 cpu.weight or v1 cpu.shares)"
 	fi
-	local role shares
-	for role in "${LAB_ROLES[@]}" workload hog; do
-		shares=1024
-		[[ $role == my-service || $role == my-tcp-service ]] && shares=${BENCH_PROXY_SHARES:-1024}
-		mkdir -p "$CG_ROOT/$role"
-		if [[ $CG_V == 2 ]]; then
-			# runc's mapping from cpu_shares to cpu.weight.
-			echo $((1 + ((shares - 2) * 9999) / 262142)) >"$CG_ROOT/$role/cpu.weight"
-		else
-			echo "$shares" >"$CG_ROOT/$role/cpu.shares"
-		fi
-	done
 }
 
-# cg_procs_file ROLE: the cgroup.procs file new processes of ROLE join ("-": none).
-cg_procs_file() { if [[ -n $CG_ROOT ]]; then echo "$CG_ROOT/$1/cgroup.procs"; else echo -; fi; }
+# cg_procs_file GROUP: the cgroup.procs file a new process of GROUP joins,
+# the cgroup made on first use ("-": CPU weights are off).
+cg_procs_file() {
+	[[ -n $CG_ROOT ]] || { echo -; return; }
+	local g=$CG_ROOT/$1 shares=1024
+	if [[ ! -d $g ]]; then
+		[[ $1 == my-service || $1 == my-tcp-service ]] && shares=${BENCH_PROXY_SHARES:-1024}
+		mkdir "$g"
+		if [[ $CG_V == 2 ]]; then
+			# runc's mapping from cpu_shares to cpu.weight.
+			echo $((1 + ((shares - 2) * 9999) / 262142)) >"$g/cpu.weight"
+		else
+			echo "$shares" >"$g/cpu.shares"
+		fi
+	fi
+	echo "$g/cgroup.procs"
+}
 
 cg_down() {
 	local root d

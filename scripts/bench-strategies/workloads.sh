@@ -5,9 +5,10 @@
 # without SKROUTERD, a plain forwarder (socat) on 8080 and 5201 in its place.
 # Sourced by bench-strategies.sh.
 
-# workloads_start ROLE: nginx and the iperf3 server in ROLE's namespace.
+# workloads_start ROLE [ADDRESS]: nginx and the iperf3 server in ROLE's
+# namespace, listening on ADDRESS (default: all).
 workloads_start() {
-	local role=$1 dir=$WORK/$1
+	local role=$1 addr=${2:-} dir=$WORK/$1
 	mkdir -p "$dir/www" "$dir/tmp"
 	# nginx's default page (615 bytes), the body every request returns.
 	head -c 615 /dev/zero | tr '\0' x >"$dir/www/index.html"
@@ -23,27 +24,37 @@ http {
     fastcgi_temp_path $dir/tmp/fastcgi;
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
-    server { listen 8888; root $dir/www; index index.html; }
+    server { listen ${addr:+$addr:}8888; root $dir/www; index index.html; }
 }
 NGINX
-	nsrun "$role" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/nginx.log" 2>&1 &
-	nsrun "$role" iperf3 -s -p 4201 >"$dir/iperf3-server.log" 2>&1 &
+	CG=nginx nsrun "$role" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/nginx.log" 2>&1 &
+	CG=iperf3 nsrun "$role" iperf3 -s -p 4201 ${addr:+-B "$addr"} >"$dir/iperf3-server.log" 2>&1 &
 	wait_listening "$role" 8888 4201
 }
 
-# interior_start: the real interior router, or the stand-in forwarder.
+# interior_start [CONFIG]: the real interior router (with CONFIG, default
+# docs/compose/shared/interior.json), or the stand-in forwarder.
 interior_start() {
-	local dir=$WORK/host
+	local dir=$WORK/host config=${1:-$REPO/docs/compose/shared/interior.json}
 	if [[ -n ${SKROUTERD:-} ]]; then
-		nsrun host "$SKROUTERD" -c "$REPO/docs/compose/shared/interior.json" >"$dir/interior.log" 2>&1 &
+		CG=interior nsrun host "$SKROUTERD" -c "$config" >>"$dir/interior.log" 2>&1 &
+		INTERIOR_PID=$!
 		INTERIOR="skrouterd $("$SKROUTERD" --version 2>/dev/null | head -1) (docs/compose/shared/interior.json)"
-		wait_listening host 8080 5201 45671
+		if [[ $config == */interior.json ]]; then wait_listening host 8080 5201 45671; else wait_listening host 45671; fi
 	else
-		nsrun host socat TCP-LISTEN:8080,fork,reuseaddr,backlog=1024 TCP:127.0.0.1:8888 >"$dir/fwd-8080.log" 2>&1 &
-		nsrun host socat TCP-LISTEN:5201,fork,reuseaddr TCP:127.0.0.1:4201 >"$dir/fwd-5201.log" 2>&1 &
+		CG=interior nsrun host socat TCP-LISTEN:8080,fork,reuseaddr,backlog=1024 TCP:127.0.0.1:8888 >"$dir/fwd-8080.log" 2>&1 &
+		CG=interior nsrun host socat TCP-LISTEN:5201,fork,reuseaddr TCP:127.0.0.1:4201 >"$dir/fwd-5201.log" 2>&1 &
 		INTERIOR="socat forwarder standing in for the interior router (SKROUTERD unset)"
 		wait_listening host 8080 5201
 	fi
+}
+
+# interior_stop: the real interior router gone (edge-private runs its own).
+interior_stop() {
+	kill -TERM "$INTERIOR_PID" 2>/dev/null || true
+	wait "$INTERIOR_PID" 2>/dev/null || true
+	poll 10 "the interior's edge listener closed" \
+		bash -c "! ip netns exec $(ns host) ss -Hltn 'sport = :45671' | grep -q ."
 }
 
 # wait_listening ROLE PORT...: until every PORT has a TCP listener in ROLE's namespace.
