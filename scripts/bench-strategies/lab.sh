@@ -110,14 +110,19 @@ lab_down() {
 CG_ROOT=""
 cg_init() {
 	[[ ${BENCH_CPU_WEIGHTS:-0} == 1 ]] || return 0
+	# The lab as a whole gets the largest weight, so what else runs on the
+	# machine takes about as much from it as without cgroups; inside it, the
+	# programs share by their weights.
 	if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
 		CG_ROOT=/sys/fs/cgroup/${PREFIX}lab CG_V=2
 		mkdir -p "$CG_ROOT"
 		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
 		echo +cpu >"$CG_ROOT/cgroup.subtree_control"
+		echo 10000 >"$CG_ROOT/cpu.weight"
 	elif [[ -f /sys/fs/cgroup/cpu/cpu.shares ]]; then
 		CG_ROOT=/sys/fs/cgroup/cpu/${PREFIX}lab CG_V=1
 		mkdir -p "$CG_ROOT"
+		echo 262144 >"$CG_ROOT/cpu.shares"
 	else
 		die "BENCH_CPU_WEIGHTS=1: no cgroup cpu controller found (v2 cpu.weight or v1 cpu.shares)"
 	fi

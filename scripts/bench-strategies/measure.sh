@@ -80,6 +80,7 @@ measure_http() {
 # measure_tcp HOST:PORT: iperf3 for $DURATION seconds, with the proxy's CPU per GB.
 measure_tcp() {
 	local hp=$1 out cpu0 cpu1 bps bytes dir=$WORK/client/$(slug "$STRATEGY")
+	mkdir -p "$dir"
 	out=$dir/iperf3-r$ROUND.json
 	cpu0=$(cpu_seconds my-tcp-service)
 	nsrun client iperf3 -J -c "${hp%:*}" -p "${hp#*:}" -t "$DURATION" >"$out" 2>&1 &
