@@ -74,8 +74,11 @@ hog_start() {
 machine() {
 	echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
 	echo "- interior: $INTERIOR"
-	[[ -z ${SKROUTERD:-} ]] || echo "- edge: edgeproxy $("$EDGEPROXY" version 2>/dev/null | head -1) with $SKROUTERD"
-	echo "- wrk -t1 -c{${CONNS// /,}} -d${DURATION}s --latency; iperf3 -t $DURATION; $ROUNDS interleaved round(s)"
+	[[ -z ${SKROUTERD:-} ]] || echo "- edge: $("$EDGEPROXY" version 2>/dev/null | head -1) with $SKROUTERD"
+	local tools=()
+	[[ -z $CONNS ]] || tools+=("wrk -t1 -c{${CONNS// /,}} -d${DURATION}s --latency")
+	[[ $IPERF == 0 ]] || tools+=("iperf3 -t $DURATION")
+	echo "- $(IFS=';'; echo "${tools[*]}" | sed 's/;/; /g'); $ROUNDS interleaved round(s)"
 	if [[ ${BENCH_CPU_WEIGHTS:-0} == 1 ]]; then
 		echo "- CPU weights: every namespace in its own cgroup (v$CG_V), cpu_shares 1024; proxies ${BENCH_PROXY_SHARES:-1024}; busy loops: ${BENCH_HOG:-0}"
 	fi

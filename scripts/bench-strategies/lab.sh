@@ -135,7 +135,7 @@ cg_procs_file() {
 	local g=$CG_ROOT/$1 shares=1024
 	if [[ ! -d $g ]]; then
 		[[ $1 == my-service || $1 == my-tcp-service ]] && shares=${BENCH_PROXY_SHARES:-1024}
-		mkdir "$g"
+		mkdir -p "$g" # -p: programs started together may race here
 		if [[ $CG_V == 2 ]]; then
 			# runc's mapping from cpu_shares to cpu.weight.
 			echo $((1 + ((shares - 2) * 9999) / 262142)) >"$g/cpu.weight"
