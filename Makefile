@@ -29,11 +29,15 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Speed and memory targets: benchmarks, then restart/stop times measured over the router harness.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./routerconf/ ./health/ ./internal/routertest/
+# Speed and memory targets (docs/performance.md): Go benchmarks, then edgeproxy's own costs
+# measured over the router harness (cmd/edgeproxy TestCosts: fake router, or SKROUTERD's;
+# EDGEBENCH_ROUNDS rounds, default 3, each idle EDGEBENCH_IDLE, default 60s) with the release build.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./routerconf/ ./health/ ./internal/mgmt/ ./internal/routertest/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./supervisor/
-	scripts/measure.sh
+	EDGEBENCH=1 EDGEPROXY_TEST_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 60m \
+		-run '^TestCosts$$' ./cmd/edgeproxy/ | grep -v -e '^=== ' -e '^    --- ' -e '^--- '
+
 
 # The ingress strategies' data path side by side in a lab of network namespaces
 # (root; scripts/bench-strategies/, docs/performance.md). SKROUTERD=/path/to/skrouterd

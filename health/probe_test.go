@@ -40,6 +40,7 @@ var (
 // routerState is what a fake router's management answers.
 type routerState struct {
 	connectors, connections, listeners, routers []mgmt.Record
+	tcpConnectors                               []mgmt.Record
 	err                                         error // every query fails with it
 }
 
@@ -97,6 +98,8 @@ func (f *fakeMgmt) Query(ctx context.Context, entityType string, _ ...string) ([
 		return s.listeners, nil
 	case mgmt.EntityRouter:
 		return s.routers, nil
+	case mgmt.EntityTCPConnector:
+		return s.tcpConnectors, nil
 	}
 	return nil, &mgmt.StatusError{Request: "QUERY " + entityType, Code: 400, Description: "No such entity type"}
 }

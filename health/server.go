@@ -8,10 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Source gives the handlers the current snapshot. Handlers only read it:
@@ -45,22 +41,12 @@ func NewServer(src Source, logger *slog.Logger) *Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{src: src, log: logger, now: time.Now, mux: http.NewServeMux()}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&snapshotCollector{src: src, now: func() time.Time { return s.now() }},
-	)
 	s.mux.HandleFunc("GET /livez", s.checks("livez", (*Snapshot).LiveChecks))
 	s.mux.HandleFunc("GET /readyz", s.checks("readyz", (*Snapshot).ReadyChecks))
 	s.mux.HandleFunc("GET /livez/{check...}", s.oneCheck((*Snapshot).LiveChecks))
 	s.mux.HandleFunc("GET /readyz/{check...}", s.oneCheck((*Snapshot).ReadyChecks))
 	s.mux.HandleFunc("GET /status", s.status)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		MaxRequestsInFlight: 4,
-		Timeout:             writeTimeout / 2,
-	}))
+	s.mux.HandleFunc("GET /metrics", s.metrics)
 	s.http = &http.Server{
 		Handler:           http.MaxBytesHandler(s.mux, 1<<10),
 		ReadHeaderTimeout: readHeaderTimeout,

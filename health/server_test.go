@@ -445,7 +445,7 @@ func TestSilentManagementDoesNotHang(t *testing.T) {
 }
 
 func BenchmarkReadyzHandler(b *testing.B) {
-	for _, path := range []string{"/readyz", "/readyz?verbose"} {
+	for _, path := range []string{"/readyz", "/readyz?verbose", "/metrics"} {
 		b.Run(path, func(b *testing.B) {
 			s := NewServer(staticSource{probedSnapshot(b, stateLinkUp, running)}, nil)
 			h := s.Handler()

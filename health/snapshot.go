@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/connectors"
 	"github.com/edgeproxy/edgeproxy/supervisor"
 )
 
@@ -22,6 +23,8 @@ const (
 	CheckEdgeLink   = "edge-link"
 	// CheckListenerPrefix + listener name is one check per tcpListener.
 	CheckListenerPrefix = "listener/"
+	// CheckConnectorPrefix + connector name is one check per tcpConnector.
+	CheckConnectorPrefix = "connector/"
 )
 
 // Check is one named health check's outcome.
@@ -65,6 +68,17 @@ type ListenerStatus struct {
 // Up reports whether the listener exists and its operStatus is up.
 func (l ListenerStatus) Up() bool { return l.Exists && l.OperStatus == "up" }
 
+// ConnectorStatus is one configured tcpConnector: its target as edgeproxy
+// last dialed it, and the entity as last seen in the router (which says
+// nothing about the target: see internal/mgmt.TCPConnector).
+type ConnectorStatus struct {
+	Target connectors.Status
+	// Exists: the router has a tcpConnector of this name.
+	Exists            bool
+	ConnectionsOpened int64
+	ConnectionsClosed int64
+}
+
 // Snapshot is one immutable view of the proxy's health. The poller
 // builds a new one every interval; readers never modify it.
 type Snapshot struct {
@@ -92,6 +106,35 @@ type Snapshot struct {
 
 	// RequireListeners makes a down tcpListener fail readiness.
 	RequireListeners bool
+
+	Connectors []ConnectorStatus
+	// RequireConnectors makes an unreachable connector target fail readiness.
+	RequireConnectors bool
+	// WithdrawConnectors: a tcpConnector is deleted while its target is
+	// unreachable (its absence is then expected).
+	WithdrawConnectors bool
+
+	// Reload is how the last configuration reload went; nil before the first.
+	Reload *ReloadStatus
+}
+
+// ReloadStatus is how configuration reloads went (SIGHUP, a changed
+// --config file or TLS file), as live reconfiguration reports it.
+type ReloadStatus struct {
+	Reloads     int       // reloads attempted
+	Trigger     string    // what started the last one: "SIGHUP", "file change: <path>"
+	LastAttempt time.Time // when the last one started
+	LastSuccess time.Time // when the last successful one ended (zero: none yet)
+	// OK: the last reload was applied (or changed nothing). Error says why
+	// it was not: every configuration problem, or the failed step.
+	OK    bool
+	Error string
+	// Applied is how the last successful one was applied: "unchanged",
+	// "live" or "restart: <reason>"; Changes lists the entities changed.
+	Applied string
+	Changes []string
+	// Duration is how long the last one took, from trigger to applied.
+	Duration time.Duration
 }
 
 // LinkUp reports whether at least one edge link is up: the router then has
@@ -131,6 +174,9 @@ func (s *Snapshot) ReadyChecks(now time.Time) []Check {
 	checks := []Check{s.shutdownCheck(), s.routerCheck(), s.managementCheck(), s.edgeLinkCheck()}
 	for _, l := range s.Listeners {
 		checks = append(checks, s.listenerCheck(l))
+	}
+	for _, c := range s.Connectors {
+		checks = append(checks, s.connectorCheck(c))
 	}
 	return append(checks, s.pollerCheck(now))
 }
@@ -303,6 +349,41 @@ func (s *Snapshot) listenerCheck(l ListenerStatus) Check {
 		c.Message = why
 	}
 	return c
+}
+
+// connectorCheck: the target accepts connections (edgeproxy's own dial) and
+// the router has the tcpConnector. A failure fails readiness only with
+// health.require_connectors: a workload-side proxy whose workload is down
+// says so, and is not restarted for it.
+func (s *Snapshot) connectorCheck(c ConnectorStatus) Check {
+	t := c.Target
+	ch := Check{Name: CheckConnectorPrefix + t.Name}
+	var why string
+	switch {
+	case !t.Checked:
+		why = fmt.Sprintf("target %s not dialed yet", t.Target())
+	case !t.Reachable:
+		why = fmt.Sprintf("target %s of %s does not accept connections: %s (since %s)", t.Target(), t.Address, t.Error,
+			t.Since.UTC().Format(time.RFC3339))
+		if ok, _ := s.dataUsable(); ok && !c.Exists && s.WithdrawConnectors {
+			why += "; tcpConnector withdrawn until it does"
+		}
+	default:
+		if ok, dwhy := s.dataUsable(); !ok {
+			why = dwhy
+		} else if !c.Exists {
+			why = fmt.Sprintf("target %s accepts connections but the router has no tcpConnector %q for %s", t.Target(), t.Name, t.Address)
+		} else {
+			ch.OK = true
+			return ch
+		}
+	}
+	ch.OK = !s.RequireConnectors
+	if ch.OK {
+		why += "; not required (health.require_connectors is false)"
+	}
+	ch.Message = why
+	return ch
 }
 
 func lastExitNote(e *supervisor.Exit) string {

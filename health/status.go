@@ -11,10 +11,26 @@ type StatusDoc struct {
 	Router               RouterDoc     `json:"router"`
 	Management           ManagementDoc `json:"management"`
 	// Uplink is the uplink in use (Snapshot.InUse), Uplinks every one.
-	Uplink    UplinkDoc             `json:"uplink"`
-	Uplinks   []UplinkDoc           `json:"uplinks"`
-	Listeners []ListenerDoc         `json:"listeners"`
-	Checks    map[string][]CheckDoc `json:"checks"`
+	Uplink     UplinkDoc             `json:"uplink"`
+	Uplinks    []UplinkDoc           `json:"uplinks"`
+	Listeners  []ListenerDoc         `json:"listeners"`
+	Connectors []ConnectorDoc        `json:"connectors"`
+	Checks     map[string][]CheckDoc `json:"checks"`
+	// Reload is how the last configuration reload went; absent before the first.
+	Reload *ReloadDoc `json:"reload,omitempty"`
+}
+
+// ReloadDoc is the last configuration reload.
+type ReloadDoc struct {
+	Reloads         int        `json:"reloads"`
+	Trigger         string     `json:"trigger"`
+	LastAttempt     time.Time  `json:"lastAttempt"`
+	LastSuccess     *time.Time `json:"lastSuccess"`
+	OK              bool       `json:"ok"`
+	Error           string     `json:"error,omitempty"`
+	Applied         string     `json:"applied,omitempty"`
+	Changes         []string   `json:"changes,omitempty"`
+	DurationSeconds float64    `json:"durationSeconds"`
 }
 
 // RouterDoc is the router process and identity.
@@ -82,6 +98,25 @@ type ListenerDoc struct {
 	ConnectionsClosed int64  `json:"connectionsClosed"`
 }
 
+// ConnectorDoc is one tcpConnector: its target as edgeproxy last dialed it
+// and the entity as the router has it.
+type ConnectorDoc struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	// TargetChecked: dialed at least once; TargetReachable: the last dial connected.
+	TargetChecked     bool       `json:"targetChecked"`
+	TargetReachable   bool       `json:"targetReachable"`
+	TargetError       string     `json:"targetError,omitempty"`
+	TargetCheckedAt   *time.Time `json:"targetCheckedAt"`
+	TargetSince       *time.Time `json:"targetSince"`
+	DialSeconds       float64    `json:"dialSeconds"`
+	Exists            bool       `json:"exists"`
+	ConnectionsOpened int64      `json:"connectionsOpened"`
+	ConnectionsClosed int64      `json:"connectionsClosed"`
+}
+
 // CheckDoc is one check's outcome.
 type CheckDoc struct {
 	Name    string `json:"name"`
@@ -106,6 +141,7 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 		Uplink:     uplinkDoc(snap.InUse()),
 		Uplinks:    make([]UplinkDoc, len(snap.Uplinks)),
 		Listeners:  make([]ListenerDoc, 0, len(snap.Listeners)),
+		Connectors: make([]ConnectorDoc, 0, len(snap.Connectors)),
 		Checks:     map[string][]CheckDoc{"live": checkDocs(live), "ready": checkDocs(ready)},
 	}
 	if !snap.At.IsZero() {
@@ -113,6 +149,10 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 	}
 	if st.PID > 0 && !st.StartedAt.IsZero() {
 		d.Router.UptimeSeconds = now.Sub(st.StartedAt).Seconds()
+	}
+	if r := snap.Reload; r != nil {
+		d.Reload = &ReloadDoc{Reloads: r.Reloads, Trigger: r.Trigger, LastAttempt: r.LastAttempt.UTC(), LastSuccess: timePtr(r.LastSuccess),
+			OK: r.OK, Error: r.Error, Applied: r.Applied, Changes: r.Changes, DurationSeconds: r.Duration.Seconds()}
 	}
 	if e := st.LastExit; e != nil {
 		d.Router.LastExit = &ExitDoc{PID: e.PID, Code: e.Code, Signal: e.Signal, At: e.At, UptimeSeconds: e.Uptime.Seconds(), LastLogs: e.LastLogs}
@@ -125,6 +165,15 @@ func NewStatusDoc(snap *Snapshot, now time.Time) StatusDoc {
 			Name: l.Name, Host: l.Host, Port: l.Port, Address: l.Address, Exists: l.Exists,
 			OperStatus: l.OperStatus, ConnectionMsg: l.ConnectionMsg,
 			ConnectionsOpened: l.ConnectionsOpened, ConnectionsClosed: l.ConnectionsClosed,
+		})
+	}
+	for _, c := range snap.Connectors {
+		t := c.Target
+		d.Connectors = append(d.Connectors, ConnectorDoc{
+			Name: t.Name, Address: t.Address, Host: t.Host, Port: t.Port,
+			TargetChecked: t.Checked, TargetReachable: t.Reachable, TargetError: t.Error,
+			TargetCheckedAt: timePtr(t.CheckedAt), TargetSince: timePtr(t.Since), DialSeconds: t.DialTime.Seconds(),
+			Exists: c.Exists, ConnectionsOpened: c.ConnectionsOpened, ConnectionsClosed: c.ConnectionsClosed,
 		})
 	}
 	return d

@@ -12,6 +12,7 @@ package routerconf
 import (
 	"net"
 	"strconv"
+	"time"
 )
 
 // Config is everything needed to render an edge-mode skrouterd.json.
@@ -47,6 +48,11 @@ type Router struct {
 	// SiteID, when set, is rendered as the router's metadata ({"id": SiteID})
 	// and as every tcpListener's and tcpConnector's siteId.
 	SiteID string `koanf:"site_id"`
+	// UplinkIdleTimeout is every edge connector's idleTimeoutSeconds: the
+	// router drops an edge link on which nothing arrived for this long (a
+	// frozen interior), and the interior sends something every half of it.
+	// Whole seconds; 0 renders none (the router's default, 16 s).
+	UplinkIdleTimeout time.Duration `koanf:"uplink_idle_timeout"`
 }
 
 // Uplink is where one edge connector goes: an interior router's edge listener.
@@ -68,6 +74,10 @@ type TLS struct {
 	CertFile       string `koanf:"cert_file"`
 	KeyFile        string `koanf:"key_file"`
 	VerifyHostname bool   `koanf:"verify_hostname"`
+	// Ordinal is the sslProfile's ordinal (rendered when above 0): live
+	// certificate rotation raises it with every change of the files, so the
+	// router opens a new edge connection with them (not a key).
+	Ordinal int64 `koanf:"-"`
 }
 
 // Enabled reports whether any TLS file is configured.

@@ -7,21 +7,8 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"time"
 )
-
-// attr is one attribute of an entity; entities keep their attributes in the
-// order they are added so the output never depends on map iteration.
-type attr struct {
-	key   string
-	value any
-}
-
-type entity struct {
-	typ   string
-	attrs []attr
-}
-
-func (e *entity) set(key string, value any) { e.attrs = append(e.attrs, attr{key, value}) }
 
 // Render validates c and returns the edge-mode skrouterd.json: a list of
 // [entityType, attributes] in a fixed order — router, sslProfiles (TLS only,
@@ -37,7 +24,7 @@ func Render(c Config) ([]byte, error) {
 	all := entities(c)
 	for i, e := range all {
 		if err := writeEntity(&buf, e); err != nil {
-			return nil, fmt.Errorf("render %s: %w", e.typ, err)
+			return nil, fmt.Errorf("render %s: %w", e.Type, err)
 		}
 		if i < len(all)-1 {
 			buf.WriteByte(',')
@@ -48,10 +35,10 @@ func Render(c Config) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func entities(c Config) []entity {
-	var out []entity
+func entities(c Config) []Entity {
+	var out []Entity
 
-	router := entity{typ: "router"}
+	router := Entity{Type: "router"}
 	router.set("mode", "edge")
 	router.set("id", c.Router.ID)
 	if c.Router.WorkerThreads > 0 {
@@ -68,7 +55,7 @@ func entities(c Config) []entity {
 		if profiles[i] == "" || slices.Index(profiles, profiles[i]) < i {
 			continue // no TLS, or the profile of an earlier uplink
 		}
-		ssl := entity{typ: "sslProfile"}
+		ssl := Entity{Type: "sslProfile"}
 		ssl.set("name", profiles[i])
 		if u.TLS.CAFile != "" {
 			ssl.set("caCertFile", u.TLS.CAFile)
@@ -77,11 +64,14 @@ func entities(c Config) []entity {
 			ssl.set("certFile", u.TLS.CertFile)
 			ssl.set("privateKeyFile", u.TLS.KeyFile)
 		}
+		if u.TLS.Ordinal > 0 {
+			ssl.set("ordinal", u.TLS.Ordinal)
+		}
 		out = append(out, ssl)
 	}
 
 	mgmtHost, mgmtPort, _ := net.SplitHostPort(c.Router.Management)
-	mgmt := entity{typ: "listener"}
+	mgmt := Entity{Type: "listener"}
 	mgmt.set("name", ManagementListenerName)
 	mgmt.set("host", mgmtHost)
 	mgmt.set("port", mgmtPort)
@@ -89,11 +79,14 @@ func entities(c Config) []entity {
 	out = append(out, mgmt)
 
 	for i, u := range c.Uplinks {
-		uplink := entity{typ: "connector"}
+		uplink := Entity{Type: "connector"}
 		uplink.set("name", u.Name)
 		uplink.set("host", u.Host)
 		uplink.set("port", strconv.Itoa(u.Port))
 		uplink.set("role", "edge")
+		if c.Router.UplinkIdleTimeout > 0 {
+			uplink.set("idleTimeoutSeconds", int(c.Router.UplinkIdleTimeout/time.Second))
+		}
 		if profiles[i] != "" {
 			uplink.set("sslProfile", profiles[i])
 			uplink.set("verifyHostname", u.TLS.VerifyHostname)
@@ -112,12 +105,12 @@ func entities(c Config) []entity {
 		out = append(out, bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, c.Router.SiteID))
 	}
 
-	def := entity{typ: "log"}
+	def := Entity{Type: "log"}
 	def.set("module", "DEFAULT")
 	def.set("enable", c.Router.LogLevel+"+")
 	out = append(out, def)
 
-	flow := entity{typ: "log"}
+	flow := Entity{Type: "log"}
 	flow.set("module", "FLOW_LOG")
 	if c.Router.FlowLog {
 		flow.set("enable", c.Router.LogLevel+"+")
@@ -130,8 +123,8 @@ func entities(c Config) []entity {
 
 // bridge is a tcpListener or tcpConnector: the two have the same attributes
 // (the host and port listened on, or connected to).
-func bridge(typ, name, host string, port int, address, siteID string) entity {
-	e := entity{typ: typ}
+func bridge(typ, name, host string, port int, address, siteID string) Entity {
+	e := Entity{Type: typ}
 	e.set("name", name)
 	e.set("host", host)
 	e.set("port", strconv.Itoa(port))
@@ -142,22 +135,33 @@ func bridge(typ, name, host string, port int, address, siteID string) entity {
 	return e
 }
 
-func writeEntity(buf *bytes.Buffer, e entity) error {
-	typ, err := json.Marshal(e.typ)
+// TCPConnectorAttributes are the attributes of cn's tcpConnector as Render
+// writes them (siteID is router.site_id), for creating it over management.
+func TCPConnectorAttributes(cn Connector, siteID string) map[string]any {
+	e := bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, siteID)
+	out := make(map[string]any, len(e.Attrs))
+	for _, a := range e.Attrs {
+		out[a.Key] = a.Value
+	}
+	return out
+}
+
+func writeEntity(buf *bytes.Buffer, e Entity) error {
+	typ, err := json.Marshal(e.Type)
 	if err != nil {
 		return err
 	}
 	buf.WriteString("    [")
 	buf.Write(typ)
 	buf.WriteString(", {")
-	for i, a := range e.attrs {
-		k, err := json.Marshal(a.key)
+	for i, a := range e.Attrs {
+		k, err := json.Marshal(a.Key)
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(a.value)
+		v, err := json.Marshal(a.Value)
 		if err != nil {
-			return fmt.Errorf("attribute %s: %w", a.key, err)
+			return fmt.Errorf("attribute %s: %w", a.Key, err)
 		}
 		if i > 0 {
 			buf.WriteString(", ")

@@ -3,6 +3,7 @@ package routerconf
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,15 +197,21 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
+// BenchmarkRender renders configs of 1, 10 and 1,000 tcpListeners.
 func BenchmarkRender(b *testing.B) {
-	c := seed()
-	for i := 0; i < 30; i++ {
-		c.Listeners = append(c.Listeners, Listener{Name: "l" + strings.Repeat("x", i), Host: "0.0.0.0", Port: 9000 + i, Address: "svc:1"})
-	}
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := Render(c); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1, 10, 1000} {
+		b.Run(fmt.Sprintf("listeners=%d", n), func(b *testing.B) {
+			c := seed()
+			c.Listeners = nil
+			for i := 0; i < n; i++ {
+				c.Listeners = append(c.Listeners, Listener{Name: fmt.Sprintf("l%d", i), Host: "0.0.0.0", Port: 9000 + i, Address: "svc:1"})
+			}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := Render(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/problems"
 )
@@ -69,6 +70,9 @@ func (c Config) validateRouter(p *problems.List) {
 		if !IsLoopback(host) {
 			p.Add("router.management", r.Management, "must be a loopback address (127.0.0.1, ::1 or localhost): anyone on the container network could otherwise reconfigure the router")
 		}
+	}
+	if t := r.UplinkIdleTimeout; t < 0 || t%time.Second != 0 || t > time.Hour {
+		p.Add("router.uplink_idle_timeout", t, "must be whole seconds from 1s to 1h, or 0 for the router's default (16s)")
 	}
 	if r.WorkerThreads < 0 || r.WorkerThreads > 64 {
 		p.Add("router.worker_threads", r.WorkerThreads, "must be from 1 to 64, or 0 for the router's default")

@@ -28,6 +28,11 @@ type Config struct {
 	ResetAfter time.Duration `koanf:"reset_after"`
 	// MaxFastFailures: give up after this many consecutive exits each shorter than ResetAfter.
 	MaxFastFailures int `koanf:"max_fast_failures"`
+	// LinkDownRestartAfter, when above 0, turns the link watchdog on: a
+	// running router whose edge link has not been up for this long is
+	// restarted once (logged with the reason); when that does not bring the
+	// link up, the next restart waits twice as long, up to 16 times this.
+	LinkDownRestartAfter time.Duration `koanf:"link_down_restart_after"`
 }
 
 // ListenerFailGrace is how long a router that cannot open its management
@@ -55,6 +60,9 @@ func (c Config) Validate() error {
 	p.Positive("supervisor.reset_after", c.ResetAfter, c.ResetAfter)
 	if c.BackoffInitial > 0 && c.BackoffMax > 0 && c.BackoffInitial > c.BackoffMax {
 		p.Add("supervisor.backoff_initial", c.BackoffInitial, "must not exceed supervisor.backoff_max (%s)", c.BackoffMax)
+	}
+	if c.LinkDownRestartAfter < 0 {
+		p.Add("supervisor.link_down_restart_after", c.LinkDownRestartAfter, "must be 0 (off) or a positive duration such as 5m")
 	}
 	if c.MaxFastFailures < 1 {
 		p.Add("supervisor.max_fast_failures", c.MaxFastFailures, "must be at least 1")

@@ -31,6 +31,13 @@ type Supervisor struct {
 	lookupHost func(ctx context.Context, host string) ([]string, error)
 	status     atomic.Pointer[Status]
 	readyPID   atomic.Int64
+	// linkSeen is the last report of an edge link up (MarkReady): which
+	// router process, and when. The link watchdog reads it.
+	linkSeen atomic.Pointer[linkReport]
+	// restarts carries planned restarts (Restart) to Run.
+	restarts chan string
+	// management is Config.Management, until SetManagement.
+	management atomic.Pointer[string]
 
 	changed notify.Broadcast // notified at every status change
 }
@@ -42,9 +49,35 @@ func (s *Supervisor) Changed() <-chan struct{} { return s.changed.Changed() }
 // MarkReady records that the router process pid reached readiness (its edge
 // link came up). When that process exits, it is restarted at once instead
 // of backing off: a router that was serving is not in a crash loop.
+//
+// The prober calls it after every probe that found the link up; the link
+// watchdog (Config.LinkDownRestartAfter) counts the time since the last call.
 func (s *Supervisor) MarkReady(pid int) {
 	if pid > 0 {
 		s.readyPID.Store(int64(pid))
+		s.linkSeen.Store(&linkReport{pid: pid, at: time.Now()})
+	}
+}
+
+type linkReport struct {
+	pid int
+	at  time.Time
+}
+
+// SetManagement changes the management listener the supervisor watches for
+// (Config.Management), before a Restart that moves it.
+func (s *Supervisor) SetManagement(hostPort string) { s.management.Store(&hostPort) }
+
+// Restart asks Run for one planned restart of the router (stop as on
+// shutdown, start again at once, no backoff), logged with reason: live
+// reconfiguration calls it for a change the router cannot make at run time,
+// after writing the new configuration file. Requests made while one is
+// pending are merged into it. It never blocks.
+func (s *Supervisor) Restart(reason string) {
+	select {
+	case s.restarts <- reason:
+	default:
+		s.logger.Info("planned router restart already pending", "reason", reason)
 	}
 }
 
@@ -73,11 +106,13 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) *Supervisor {
 		random:     rand.Float64,
 		hostname:   os.Hostname,
 		lookupHost: net.DefaultResolver.LookupHost,
+		restarts:   make(chan string, 1),
 	}
 	for _, o := range opts {
 		o(s)
 	}
 	s.status.Store(&Status{Phase: PhaseStarting})
+	s.management.Store(&s.cfg.Management)
 	return s
 }
 
@@ -123,6 +158,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	args := []string{"-c", s.cfg.ConfigFile}
 	env := routerEnv(s.environ)
 	failures, restarts := 0, 0
+	wd := newWatchdog(s.cfg.LinkDownRestartAfter)
 	for {
 		if ctx.Err() != nil {
 			return s.stopped(nil, restarts, 0)
@@ -137,24 +173,35 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		s.logger.Info("router started", "pid", c.pid, "restarts", restarts, "binary", path, "config_file", s.cfg.ConfigFile)
 
 		var e Exit
-		var gaveUp string
+		var gaveUp, planned string
 		var grace <-chan time.Time
+		watch := wd.start(c.started)
 	wait:
 		for {
 			select {
 			case <-ctx.Done():
+				watch.Stop()
 				return s.stop(c, restarts)
+			case planned = <-s.restarts:
+				break wait
+			case <-watch.C:
+				if why := wd.check(c.pid, c.started, s.linkSeen.Load(), time.Now()); why != "" {
+					planned = why
+					break wait
+				}
+				watch.Reset(wd.remaining(c.pid, c.started, s.linkSeen.Load(), time.Now()))
 			case ws := <-c.status:
 				e = s.exited(c, ws)
 				break wait
 			case lf := <-c.listenFailed:
-				if lf[0] != s.cfg.Management {
+				mgmtHP := *s.management.Load()
+				if lf[0] != mgmtHP {
 					// Another listener (a tcpListener reports its own status):
 					// the router runs on without it.
 					s.logger.Warn("router reported a listener error", "pid", c.pid, "listener", lf[0], "reason", lf[1])
 					continue
 				}
-				gaveUp = listenFailure(lf[0], lf[1], s.cfg.Management)
+				gaveUp = listenFailure(lf[0], lf[1], mgmtHP)
 				s.update(func(st *Status) { st.Problem = gaveUp })
 				s.logger.Error("router has no management: stopping it and giving up", "pid", c.pid, "reason", gaveUp, "after", ListenerFailGrace)
 				grace = time.After(ListenerFailGrace)
@@ -164,6 +211,14 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				}
 				return s.fail(gaveUp, restarts, s.Status().LastExit)
 			}
+		}
+		watch.Stop()
+		if planned != "" {
+			restarts++
+			if err := s.plannedRestart(ctx, c, planned, restarts); err != nil {
+				return err
+			}
+			continue
 		}
 		if ctx.Err() != nil {
 			return s.exitedBeforeStop(e, restarts)
@@ -196,6 +251,26 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 }
 
+// plannedRestart stops the router as a requested stop does and returns so
+// that Run starts the next one at once; a stop requested meanwhile wins.
+func (s *Supervisor) plannedRestart(ctx context.Context, c *child, reason string, restarts int) error {
+	s.logger.Warn("restarting the router as planned", "pid", c.pid, "reason", reason, "restarts", restarts)
+	s.update(func(st *Status) { st.Phase, st.Restarts = PhaseStopping, restarts })
+	select {
+	case ws := <-c.status:
+		e := s.exited(c, ws)
+		s.logger.Warn("router exited by itself as the planned restart began", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal)
+	default:
+		e, took := s.terminate(c)
+		s.update(func(st *Status) { st.PID, st.LastExit = 0, e })
+		s.logger.Info("router stopped for the planned restart", "pid", e.PID, "exit_code", e.ExitStatus(), "signal", e.Signal, "stop_time", took.Round(time.Millisecond))
+	}
+	if ctx.Err() != nil {
+		return s.stopped(nil, restarts, 0)
+	}
+	return nil
+}
+
 // stop is the graceful stop: mark stopping (health turns not-ready), SIGTERM
 // the router's group, wait up to StopTimeout for the router and every other
 // member of its group, then SIGKILL the group and wait (up to killWait) until
@@ -207,6 +282,14 @@ func (s *Supervisor) stop(c *child, restarts int) error {
 		return s.exitedBeforeStop(s.exited(c, ws), restarts)
 	default:
 	}
+	e, took := s.terminate(c)
+	s.update(func(st *Status) { st.PID, st.LastExit = 0, e })
+	return s.stopResult(*e, restarts, took)
+}
+
+// terminate is the stop sequence itself: SIGTERM to the group, then
+// SIGKILL after StopTimeout; it returns once the group is gone.
+func (s *Supervisor) terminate(c *child) (*Exit, time.Duration) {
 	began := time.Now()
 	s.logger.Info("stopping router: SIGTERM to its process group", "pid", c.pid, "stop_timeout", s.cfg.StopTimeout)
 	if err := c.signalGroup(syscall.SIGTERM); err != nil {
@@ -243,8 +326,7 @@ func (s *Supervisor) stop(c *child, restarts int) error {
 			}
 		}
 	}
-	s.update(func(st *Status) { st.PID, st.LastExit = 0, e })
-	return s.stopResult(*e, restarts, time.Since(began))
+	return e, time.Since(began)
 }
 
 // stopResult ends a requested stop: nil when the router exited 0 (its

@@ -6,12 +6,14 @@ package main
 // validated by edgeproxy's own loader, the interior router configs they mount,
 // the Envoy and HAProxy configs (Envoy cannot be run here: this is all the
 // checking it gets), and the Containerfile's entrypoint contract. The e2e run
-// (images/e2e/e2e.sh) runs the netfilter, haproxy and edge-router files for real.
+// (images/e2e/e2e.sh) runs the netfilter, haproxy, edge-router and
+// edge-router-private files for real.
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,7 +30,11 @@ import (
 // repoRoot is the repository root, seen from this package's directory.
 const repoRoot = "../.."
 
-var strategies = []string{"netfilter", "edge-router", "haproxy", "envoy"}
+var strategies = []string{"netfilter", "edge-router", "edge-router-private", "haproxy", "envoy"}
+
+// workloadProxy is the private scenario's workload-side proxy; a file with it
+// is a private one (its workloads publish no port).
+const workloadProxy = "workloads"
 
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
@@ -180,7 +186,11 @@ func checkCompose(f composeFile) []string {
 	if n, ok := f.Networks["sample1"]; !ok || n.Name != "sample_sample1" {
 		bad("networks: want sample1 named sample_sample1, got %+v", f.Networks)
 	}
+	_, private := f.Services[workloadProxy]
 	want := []string{"interior", "iperf3", "my-service", "my-tcp-service", "nginx"}
+	if private {
+		want = append(want, workloadProxy)
+	}
 	var got []string
 	for name := range f.Services {
 		got = append(got, name)
@@ -190,10 +200,13 @@ func checkCompose(f composeFile) []string {
 		bad("services: got %v, want %v", got, want)
 	}
 
-	// The workloads: published host ports, on sample1.
+	// The workloads: published host ports (none in the private file), on sample1.
 	for name, port := range map[string]string{"nginx": "8888:8080", "iperf3": "4201:5201"} {
 		s := f.Services[name]
-		if !slices.Equal(s.Ports, []string{port}) {
+		switch {
+		case private && len(s.Ports) != 0:
+			bad("%s.ports: got %v, want none (the private scenario publishes nothing)", name, s.Ports)
+		case !private && !slices.Equal(s.Ports, []string{port}):
 			bad("%s.ports: got %v, want [%s]", name, s.Ports, port)
 		}
 		if !slices.Equal(s.Networks, []string{"sample1"}) {
@@ -363,6 +376,32 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		{"unknown edgeproxy key", "edge-router", func(f *composeFile) {
 			setService(f, "my-service", func(s *composeService) { s.Environment = cloneEnv(s.Environment, "EDGEPROXY_UPLINK__HOTS", "x") })
 		}, "EDGEPROXY_UPLINK__HOTS"},
+		{"private workload published", "edge-router-private", func(f *composeFile) {
+			setService(f, "iperf3", func(s *composeService) { s.Ports = []string{"4201:5201"} })
+		}, "publishes nothing"},
+		{"private interior with tcpConnectors", "edge-router-private", func(f *composeFile) {
+			setService(f, "interior", func(s *composeService) {
+				s.Volumes = []string{"../shared/interior-edge.json:/etc/skupper-router/skrouterd.json:ro"}
+			})
+		}, "tcpConnector, want none"},
+		{"workload-side proxy required", "edge-router-private", func(f *composeFile) {
+			setService(f, workloadProxy, func(s *composeService) {
+				s.Environment = cloneEnv(s.Environment, "EDGEPROXY_HEALTH__REQUIRE_CONNECTORS", "true")
+			})
+		}, "require_connectors"},
+		{"workload by host port", "edge-router-private", func(f *composeFile) {
+			setService(f, workloadProxy, func(s *composeService) {
+				s.Environment = cloneEnv(s.Environment, "EDGEPROXY_CONNECTORS", "my-service:8080=host.docker.internal:8888,my-tcp-service:5201=iperf3:5201")
+			})
+		}, "compose names"},
+		{"workload-side proxy without gateway variable", "edge-router-private", func(f *composeFile) {
+			setService(f, workloadProxy, func(s *composeService) { s.ExtraHosts = []string{"host.docker.internal:host-gateway"} })
+		}, "HOST_GATEWAY"},
+		{"bad connector spec", "edge-router-private", func(f *composeFile) {
+			setService(f, workloadProxy, func(s *composeService) {
+				s.Environment = cloneEnv(s.Environment, "EDGEPROXY_CONNECTORS", "my-service:8080=nginx:0")
+			})
+		}, "connectors[0].port"},
 		{"netfilter without NET_ADMIN", "netfilter", func(f *composeFile) { setService(f, "my-service", func(s *composeService) { s.CapAdd = nil }) }, "NET_ADMIN"},
 		{"netfilter forwarding elsewhere", "netfilter", func(f *composeFile) {
 			setService(f, "my-service", func(s *composeService) {
@@ -408,10 +447,11 @@ func cloneEnv(env map[string]string, key, value string) map[string]string {
 
 // checkStrategy holds each strategy's own checks.
 var checkStrategy = map[string]func(*testing.T, composeFile) []string{
-	"netfilter":   checkNetfilter,
-	"edge-router": checkEdgeRouter,
-	"haproxy":     checkHAProxy,
-	"envoy":       checkEnvoy,
+	"netfilter":           checkNetfilter,
+	"edge-router":         checkEdgeRouter,
+	"edge-router-private": checkEdgeRouterPrivate,
+	"haproxy":             checkHAProxy,
+	"envoy":               checkEnvoy,
 }
 
 // interiorConfig reads the skrouterd.json the interior service mounts.
@@ -457,24 +497,7 @@ func attrPort(a map[string]any) int {
 // checkInterior: interior mode, unique names, tcpConnectors for both routing
 // addresses to the published ports, and (tcpListeners) the host's 8080/5201.
 func checkInterior(cfg [][2]any, wantTCPListeners bool) []string {
-	var probs []string
-	if r := entities(cfg, "router"); len(r) != 1 || r[0]["mode"] != "interior" {
-		probs = append(probs, "interior config: want one router in mode interior")
-	}
-	names := map[string]bool{}
-	for _, e := range cfg {
-		if n, ok := e[1].(map[string]any)["name"].(string); ok {
-			if names[n] {
-				probs = append(probs, fmt.Sprintf("interior config: name %q used twice (names are unique across entity types)", n))
-			}
-			names[n] = true
-		}
-	}
-	for _, l := range entities(cfg, "listener") {
-		if l["http"] == true {
-			probs = append(probs, fmt.Sprintf("interior config: listener %v has http: true, which skrouterd binds on every address whatever its host", l["name"]))
-		}
-	}
+	probs := checkInteriorBasics(cfg)
 	connectors := map[string]int{}
 	for _, c := range entities(cfg, "tcpConnector") {
 		connectors[fmt.Sprint(c["address"])] = attrPort(c)
@@ -496,6 +519,30 @@ func checkInterior(cfg [][2]any, wantTCPListeners bool) []string {
 		}
 	} else if len(listeners) != 0 {
 		probs = append(probs, "interior config: the edge-router strategy needs no tcpListener on the interior")
+	}
+	return probs
+}
+
+// checkInteriorBasics: interior mode, names unique across entity types, no
+// http: true listener.
+func checkInteriorBasics(cfg [][2]any) []string {
+	var probs []string
+	if r := entities(cfg, "router"); len(r) != 1 || r[0]["mode"] != "interior" {
+		probs = append(probs, "interior config: want one router in mode interior")
+	}
+	names := map[string]bool{}
+	for _, e := range cfg {
+		if n, ok := e[1].(map[string]any)["name"].(string); ok {
+			if names[n] {
+				probs = append(probs, fmt.Sprintf("interior config: name %q used twice (names are unique across entity types)", n))
+			}
+			names[n] = true
+		}
+	}
+	for _, l := range entities(cfg, "listener") {
+		if l["http"] == true {
+			probs = append(probs, fmt.Sprintf("interior config: listener %v has http: true, which skrouterd binds on every address whatever its host", l["name"]))
+		}
 	}
 	return probs
 }
@@ -658,46 +705,104 @@ func checkEnvoy(t *testing.T, f composeFile) []string {
 
 func checkEdgeRouter(t *testing.T, f composeFile) []string {
 	cfg := interiorConfig(t, "edge-router", f.Services["interior"])
-	probs := checkInterior(cfg, false)
+	return append(checkInterior(cfg, false), checkEdgeProxies(f, edgeListenerPort(cfg))...)
+}
+
+// checkEdgeRouterPrivate: the interior has only its edge listener (no
+// tcpListener, no tcpConnector), the service proxies are as in edge-router,
+// and the workload-side proxy holds one tcpConnector per workload, by its
+// compose DNS name, and does not fail its healthcheck for a workload down.
+func checkEdgeRouterPrivate(t *testing.T, f composeFile) []string {
+	cfg := interiorConfig(t, "edge-router-private", f.Services["interior"])
+	probs := checkInteriorBasics(cfg)
+	for _, typ := range []string{"tcpListener", "tcpConnector"} {
+		if n := len(entities(cfg, typ)); n != 0 {
+			probs = append(probs, fmt.Sprintf("interior config: %d %s, want none (the private interior has only its edge listener)", n, typ))
+		}
+	}
+	if n := len(entities(cfg, "listener")); n != 2 {
+		probs = append(probs, fmt.Sprintf("interior config: %d listeners, want its management and edge listeners only", n))
+	}
 	edgePort := edgeListenerPort(cfg)
+	probs = append(probs, checkEdgeProxies(f, edgePort)...)
+	w := f.Services[workloadProxy]
+	bad := func(format string, args ...any) {
+		probs = append(probs, workloadProxy+": "+fmt.Sprintf(format, args...))
+	}
+	if !slices.Contains(w.ExtraHosts, "host.docker.internal:${HOST_GATEWAY:-host-gateway}") {
+		bad("extra_hosts: want host.docker.internal:${HOST_GATEWAY:-host-gateway} (host-gateway for docker, the bridge's gateway for podman)")
+	}
+	st := checkEdgeProxy(w, edgePort, bad)
+	if st == nil {
+		return probs
+	}
+	if len(st.Router.Listeners) != 0 {
+		bad("want no listener on the workload-side proxy, got %+v", st.Router.Listeners)
+	}
+	want := map[string]string{"my-service:8080": "nginx:8080", "my-tcp-service:5201": "iperf3:5201"}
+	got := map[string]string{}
+	for _, c := range st.Router.Connectors {
+		got[c.Address] = c.Target()
+	}
+	if !maps.Equal(got, want) {
+		bad("connectors %v, want %v (the workloads by their compose names, on their own ports)", got, want)
+	}
+	if st.Health.RequireConnectors {
+		bad("health.require_connectors is true: the healthcheck would fail (and an orchestrator restart) the proxy whenever a workload is down")
+	}
+	return probs
+}
+
+// checkEdgeProxies checks the service proxies of an edge-router file.
+func checkEdgeProxies(f composeFile, edgePort int) []string {
+	var probs []string
 	for name, port := range proxyPorts {
-		s := f.Services[name]
 		bad := func(format string, args ...any) { probs = append(probs, name+": "+fmt.Sprintf(format, args...)) }
-		if s.Init != nil && *s.Init {
-			bad("init: true — edgeproxy is PID 1 and reaps; an init in front would hide that")
-		}
-		if !slices.Equal(s.healthTest(), []string{"CMD", "edgeproxy", "healthcheck"}) {
-			bad("healthcheck.test %v, want [CMD edgeproxy healthcheck] (as the Containerfile's HEALTHCHECK)", s.healthTest())
-		}
-		if s.Build == nil || s.Build.Dockerfile != "images/edgeproxy/Containerfile" {
-			bad("build: want dockerfile images/edgeproxy/Containerfile")
-		}
-		var environ []string
-		for k, v := range s.Environment {
-			environ = append(environ, k+"="+v)
-		}
-		slices.Sort(environ)
-		st, err := loadSettings("", environ)
-		if err != nil {
-			bad("environment does not load: %v", err)
+		st := checkEdgeProxy(f.Services[name], edgePort, bad)
+		if st == nil {
 			continue
 		}
 		ls := st.Router.Listeners
 		if len(ls) != 1 || ls[0].Port != port || ls[0].Address != fmt.Sprintf("%s:%d", name, port) {
 			bad("want one listener on %d for %s:%d, got %+v", port, name, port, ls)
 		}
-		if st.Router.Uplinks[0].Host != "host.docker.internal" || st.Router.Uplinks[0].Port != edgePort {
-			bad("uplink %s:%d, want host.docker.internal and the interior's edge listener port %d",
-				st.Router.Uplinks[0].Host, st.Router.Uplinks[0].Port, edgePort)
-		}
-		if host, _, err := net.SplitHostPort(st.Health.Listen); err != nil || !net.ParseIP(host).IsLoopback() {
-			bad("health.listen %q: keep it on loopback (the healthcheck runs inside the container)", st.Health.Listen)
-		}
-		if grace, _ := duration(s.StopGracePeriod); grace <= st.Supervisor.StopTimeout {
-			bad("stop_grace_period %s must be above supervisor.stop_timeout %s", s.StopGracePeriod, st.Supervisor.StopTimeout)
-		}
 	}
 	return probs
+}
+
+// checkEdgeProxy checks one edgeproxy service and returns its loaded
+// settings (nil when they do not load).
+func checkEdgeProxy(s composeService, edgePort int, bad func(string, ...any)) *settings {
+	if s.Init != nil && *s.Init {
+		bad("init: true — edgeproxy is PID 1 and reaps; an init in front would hide that")
+	}
+	if !slices.Equal(s.healthTest(), []string{"CMD", "edgeproxy", "healthcheck"}) {
+		bad("healthcheck.test %v, want [CMD edgeproxy healthcheck] (as the Containerfile's HEALTHCHECK)", s.healthTest())
+	}
+	if s.Build == nil || s.Build.Dockerfile != "images/edgeproxy/Containerfile" {
+		bad("build: want dockerfile images/edgeproxy/Containerfile")
+	}
+	var environ []string
+	for k, v := range s.Environment {
+		environ = append(environ, k+"="+v)
+	}
+	slices.Sort(environ)
+	st, err := loadSettings("", environ)
+	if err != nil {
+		bad("environment does not load: %v", err)
+		return nil
+	}
+	if st.Router.Uplinks[0].Host != "host.docker.internal" || st.Router.Uplinks[0].Port != edgePort {
+		bad("uplink %s:%d, want host.docker.internal and the interior's edge listener port %d",
+			st.Router.Uplinks[0].Host, st.Router.Uplinks[0].Port, edgePort)
+	}
+	if host, _, err := net.SplitHostPort(st.Health.Listen); err != nil || !net.ParseIP(host).IsLoopback() {
+		bad("health.listen %q: keep it on loopback (the healthcheck runs inside the container)", st.Health.Listen)
+	}
+	if grace, _ := duration(s.StopGracePeriod); grace <= st.Supervisor.StopTimeout {
+		bad("stop_grace_period %s must be above supervisor.stop_timeout %s", s.StopGracePeriod, st.Supervisor.StopTimeout)
+	}
+	return st
 }
 
 // TestContainerfileContract checks the edgeproxy image's entrypoint contract

@@ -159,7 +159,7 @@ func TestInvalidConfiguration(t *testing.T) {
 		{"unknown env key", []string{seedListeners, "EDGEPROXY_UPLINK__HOTS=x"}, "",
 			[]string{"EDGEPROXY_UPLINK__HOTS: unknown key; did you mean uplink.host (EDGEPROXY_UPLINK__HOST)?"}},
 		{"unknown key far from any", []string{seedListeners, "EDGEPROXY_FROBNICATE=1"}, "",
-			[]string{"EDGEPROXY_FROBNICATE: unknown key; known keys: connectors, health.interval"}},
+			[]string{"EDGEPROXY_FROBNICATE: unknown key; known keys: connectors, health.connector_interval, health.interval"}},
 		{"unknown yaml key", []string{seedListeners}, "uplink:\n  prot: 1\n",
 			[]string{"uplink.prot: unknown key"}},
 		{"unknown listener field", nil, "listeners:\n  - port: 80\n    adress: a\n",

@@ -23,13 +23,23 @@ func preflight(rc routerconf.Config) error {
 	if why := bindProblem(rc.Router.Management); why != "" {
 		p.Add("router.management", rc.Router.Management, "%s", why)
 	}
-	for i, l := range rc.Listeners {
+	bindListeners(&p, rc.Listeners, func(routerconf.Listener) bool { return true })
+	return p.Err()
+}
+
+// bindListeners checks, as preflight does, the listeners check selects (a
+// reload checks only those it is about to create on a port the router does
+// not hold yet), naming each problem by its key.
+func bindListeners(p *problems.List, ls []routerconf.Listener, check func(routerconf.Listener) bool) {
+	for i, l := range ls {
+		if !check(l) {
+			continue
+		}
 		hp := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
 		if why := bindProblem(hp); why != "" {
 			p.Add(fmt.Sprintf("listeners[%d].port", i), hp, "%s", why)
 		}
 	}
-	return p.Err()
 }
 
 // bindProblem says why the router could not listen on hostPort, or "".

@@ -36,10 +36,15 @@ func runCommand(c *cli, _ []string) error {
 		return &configError{err}
 	}
 	sup := supervisor.New(s.Supervisor, logger, supervisor.WithEnviron(c.environ))
-	health, err := healthActors(s, sup, logger) // binds health.listen
+	health, err := newHealth(s, sup, logger) // binds health.listen
 	if err != nil {
 		return err
 	}
+	rl, err := newReloader(c, s, logger.With("component", "reload"), sup, health, health.client)
+	if err != nil {
+		return err
+	}
+	sigs.hup = func() { rl.request("SIGHUP") }
 	if err := routerconf.WriteFile(s.Supervisor.ConfigFile, data); err != nil {
 		return fmt.Errorf("write the router configuration: %w", err)
 	}
@@ -48,7 +53,7 @@ func runCommand(c *cli, _ []string) error {
 	var supErr error
 	var g run.Group
 	{
-		// Signals: SIGTERM/SIGINT stop everything; SIGHUP and the rest are logged and ignored.
+		// Signals: SIGTERM/SIGINT stop everything; SIGHUP reloads; the rest are logged and ignored.
 		add(&g, logger, sigs.actor())
 	}
 	{
@@ -62,7 +67,14 @@ func runCommand(c *cli, _ []string) error {
 	}
 	{
 		// Health: the router poller and the /livez /readyz /status /metrics server.
-		for _, a := range health {
+		for _, a := range health.actors {
+			add(&g, logger, a)
+		}
+	}
+	{
+		// Live reconfiguration: SIGHUP and changes of the --config and TLS
+		// files reload the configuration; the file watcher.
+		for _, a := range rl.actors() {
 			add(&g, logger, a)
 		}
 	}
@@ -103,9 +115,9 @@ type stopRequested struct{ sig os.Signal }
 
 func (e stopRequested) Error() string { return "stop requested by " + proc.SignalName(e.sig) }
 
-// Signals edgeproxy handles. SIGTERM/SIGINT: graceful stop. SIGHUP: reserved
-// for a later reload, logged and ignored, never forwarded (skrouterd ignores
-// SIGTERM after a SIGHUP). SIGUSR1/SIGUSR2/SIGWINCH: logged and ignored
+// Signals edgeproxy handles. SIGTERM/SIGINT: graceful stop. SIGHUP: reload
+// the configuration, never forwarded (skrouterd ignores SIGTERM after a
+// SIGHUP: the supervisor signals the router only with SIGTERM and SIGKILL). SIGUSR1/SIGUSR2/SIGWINCH: logged and ignored
 // (skrouterd has no use for them, and SIGUSR1/2 would kill it).
 var (
 	stopSignals    = []os.Signal{syscall.SIGTERM, syscall.SIGINT}
@@ -118,6 +130,7 @@ var (
 // edgeproxy with the router still running.
 type signalActor struct {
 	logger *slog.Logger
+	hup    func() // SIGHUP: a reload; nil: logged and ignored
 	ch     chan os.Signal
 	done   chan struct{}
 }
@@ -145,7 +158,12 @@ func (s *signalActor) execute() error {
 				s.logger.Info("stop requested", "signal", proc.SignalName(sig))
 				return stopRequested{sig}
 			case syscall.SIGHUP:
-				s.logger.Warn("SIGHUP ignored: reload is not supported yet, and SIGHUP is never forwarded to skrouterd (it would then ignore SIGTERM)", "signal", "SIGHUP")
+				if s.hup == nil {
+					s.logger.Warn("SIGHUP ignored: no reload yet, and SIGHUP is never forwarded to skrouterd (it would then ignore SIGTERM)", "signal", "SIGHUP")
+					continue
+				}
+				s.logger.Info("SIGHUP: reloading the configuration (never forwarded to skrouterd)", "signal", "SIGHUP")
+				s.hup()
 			default:
 				s.logger.Info("signal ignored: not forwarded to skrouterd", "signal", proc.SignalName(sig))
 			}

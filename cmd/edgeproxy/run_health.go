@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/edgeproxy/edgeproxy/connectors"
 	"github.com/edgeproxy/edgeproxy/health"
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/problems"
@@ -21,18 +22,49 @@ const healthShutdownGrace = time.Second
 // The HTTP port is bound here, so a port in use fails `run` before anything
 // starts.
 func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]actor, error) {
-	logger = logger.With("component", "health")
+	h, err := newHealth(s, sup, logger)
+	if err != nil {
+		return nil, err
+	}
+	return h.actors, nil
+}
+
+// healthParts are the health actors and what a reload changes in them.
+type healthParts struct {
+	actors     []actor
+	prober     *health.Prober
+	client     *mgmt.Client
+	connectors *connectors.Watcher
+}
+
+// SetTarget makes the prober and the connector target watcher expect t
+// (a reloaded configuration).
+func (h *healthParts) SetTarget(t health.Target) {
+	h.prober.SetTarget(t)
+	h.connectors.SetTargets(t.Connectors)
+}
+
+// SetReload publishes how the last reload went.
+func (h *healthParts) SetReload(r health.ReloadStatus) { h.prober.SetReload(r) }
+
+// newHealth builds the health actors (healthActors): the poller, the
+// HTTP server, the connector target watcher and, with
+// health.withdraw_connectors, the connector gate.
+func newHealth(s *settings, sup routerSupervisor, base *slog.Logger) (*healthParts, error) {
+	logger := base.With("component", "health")
 	client := mgmt.NewClient(mgmt.ClientConfig{
 		Address: s.Health.Management,
 		Timeout: s.Health.Timeout,
 		Name:    "edgeproxy-health",
 		Logger:  logger,
 	})
+	watcher := connectors.NewWatcher(s.Router.Connectors, s.Health.ConnectorInterval, s.Health.Timeout)
 	prober := health.NewProber(health.ProberConfig{
-		Health: s.Health,
-		Target: healthTarget(s.Router),
-		Logger: logger,
-		LinkUp: sup.MarkReady,
+		Health:  s.Health,
+		Target:  healthTarget(s.Router),
+		Logger:  logger,
+		LinkUp:  sup.MarkReady,
+		Targets: watcher,
 	}, client, sup)
 	server := health.NewServer(prober, logger)
 	ln, err := net.Listen("tcp", s.Health.Listen)
@@ -42,7 +74,7 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 		return nil, &configError{p.Err()}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return []actor{
+	actors := []actor{
 		{ // the poller: probes the router every health.interval into one snapshot
 			name:    "health-poller",
 			execute: func() error { return prober.Run(ctx) },
@@ -69,7 +101,22 @@ func healthActors(s *settings, sup routerSupervisor, logger *slog.Logger) ([]act
 				}()
 			},
 		},
-	}, nil
+	}
+	actors = append(actors, actor{ // the target watcher: dials each connector's target every health.connector_interval (none yet: a reload may add some)
+		name:      "connector-targets",
+		execute:   func() error { return watcher.Run(ctx) },
+		interrupt: func(error) { cancel() },
+	})
+	if s.Health.WithdrawConnectors {
+		gate := connectors.NewGate(watcher, client, s.Router.Router.SiteID, s.Health.ConnectorInterval, s.Health.Timeout,
+			base.With("component", "connectors"))
+		actors = append(actors, actor{ // the gate: a tcpConnector is in the router only while its target accepts
+			name:      "connector-gate",
+			execute:   func() error { return gate.Run(ctx) },
+			interrupt: func(error) { cancel() },
+		})
+	}
+	return &healthParts{actors: actors, prober: prober, client: client, connectors: watcher}, nil
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
@@ -101,9 +148,9 @@ func waitRouterDown(sup routerSupervisor, limit time.Duration) {
 }
 
 // healthTarget is what the health checks expect the router to have: the
-// rendered edge connectors and tcpListeners.
+// rendered edge connectors, tcpListeners and tcpConnectors.
 func healthTarget(rc routerconf.Config) health.Target {
-	t := health.Target{RouterID: rc.Router.ID, Listeners: rc.Listeners}
+	t := health.Target{RouterID: rc.Router.ID, Management: rc.Router.Management, Listeners: rc.Listeners, Connectors: rc.Connectors}
 	for _, u := range rc.Uplinks {
 		t.Uplinks = append(t.Uplinks, health.UplinkTarget{Connector: u.Name, Host: u.Host, Port: u.Port})
 	}

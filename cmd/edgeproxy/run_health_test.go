@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -57,8 +58,8 @@ func startHealth(t *testing.T, s *settings, sup routerSupervisor) (string, func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(actors) != 2 {
-		t.Fatalf("%d actors, want the poller and the server", len(actors))
+	if len(actors) != 3 {
+		t.Fatalf("%d actors, want the poller, the server and the connector target watcher", len(actors))
 	}
 	done := make(chan error, len(actors))
 	for _, a := range actors {
@@ -159,9 +160,13 @@ func TestHealthServerOutlivesRouterStop(t *testing.T) {
 	base, stop := startHealth(t, healthSettings(silent.Addr().String()), sup)
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	if code, body := getBody(t, base+"/readyz?verbose"); code != 503 || !strings.Contains(body, "[-]shutdown failed: edgeproxy is shutting down") {
-		t.Errorf("/readyz during the stop = %d\n%s", code, body)
-	}
+	// The interrupt runs on another goroutine: the first GET may come before it.
+	routertest.Eventually(t, 5*time.Second, func() error {
+		if code, body := getBody(t, base+"/readyz?verbose"); code != 503 || !strings.Contains(body, "[-]shutdown failed: edgeproxy is shutting down") {
+			return fmt.Errorf("/readyz during the stop = %d\n%s", code, body)
+		}
+		return nil
+	})
 	select {
 	case <-stopped:
 		t.Fatal("actors returned while the router was still stopping")

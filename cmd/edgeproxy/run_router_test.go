@@ -29,6 +29,14 @@ import (
 // and its listener port for my-service:8080.
 func routerProxy(t *testing.T, in *routertest.Interior, ctl routertest.Controls, extra ...string) (*proxy, string, int) {
 	t.Helper()
+	uplink := []string{"EDGEPROXY_UPLINK__HOST=" + in.EdgeHost(), "EDGEPROXY_UPLINK__PORT=" + strconv.Itoa(in.EdgePort())}
+	return routerProxyWith(t, uplink, ctl, extra...)
+}
+
+// routerProxyWith is routerProxy with the uplink variables given (e.g.
+// EDGEPROXY_UPLINKS for several interiors).
+func routerProxyWith(t *testing.T, uplink []string, ctl routertest.Controls, extra ...string) (*proxy, string, int) {
+	t.Helper()
 	if ctl.Record == "" {
 		ctl.Record = filepath.Join(t.TempDir(), "record.jsonl")
 	}
@@ -37,11 +45,10 @@ func routerProxy(t *testing.T, in *routertest.Interior, ctl routertest.Controls,
 	env := append(routerBaseEnv(t),
 		"EDGEPROXY_ROUTER__BINARY="+routertest.Binary(t, ctl),
 		"EDGEPROXY_ROUTER__MANAGEMENT="+mgmt,
-		"EDGEPROXY_UPLINK__HOST="+in.EdgeHost(),
-		"EDGEPROXY_UPLINK__PORT="+strconv.Itoa(in.EdgePort()),
 		"EDGEPROXY_LISTENERS="+routertest.Loopback+":"+strconv.Itoa(port)+"=my-service:8080",
 		"EDGEPROXY_SUPERVISOR__STOP_TIMEOUT=8s",
 	)
+	env = append(env, uplink...)
 	return launchProxy(t, nil, append(env, extra...), ctl.Record), mgmt, port
 }
 

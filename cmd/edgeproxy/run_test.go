@@ -37,6 +37,9 @@ var (
 // edgeproxyBinary builds the edgeproxy binary once per test run.
 func edgeproxyBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("EDGEPROXY_TEST_BINARY"); bin != "" { // make bench: the release build
+		return bin
+	}
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "edgeproxy-bin-")
 		if binErr != nil {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e.sh — the scenario under a real container engine (`make e2e`: docker, then podman).
 #
-#   images/e2e/e2e.sh [STRATEGY...]     default: netfilter haproxy edge-router
+#   images/e2e/e2e.sh [STRATEGY...]     default: netfilter haproxy edge-router edge-router-private
 #   E2E_ENGINE=podman images/e2e/e2e.sh the same under podman's Docker-compatible API
 #
 # Needs root and Debian's docker.io, docker-compose, debootstrap, iproute2 and
@@ -49,7 +49,7 @@ PASSED=()
 compose() {
 	local files=(-f "$REPO/docs/compose/$CURRENT/compose.yaml")
 	[[ $E2E_ENGINE == podman ]] && files+=(-f "$REPO/docs/compose/podman.override.yaml")
-	if [[ -z ${E2E_ROUTER_IMAGE:-} || $CURRENT == edge-router ]]; then
+	if [[ -z ${E2E_ROUTER_IMAGE:-} || $CURRENT == edge-router* ]]; then
 		files+=(-f "$E2E_DIR/$CURRENT.override.yaml")
 	fi
 	"$COMPOSE" --ansi never -p "$PROJECT" "${files[@]}" "$@"
@@ -127,10 +127,11 @@ check_dns() {
 	done
 }
 
-# check_data_path: nginx's page through my-service, E2E_LOAD_SECONDS of iperf3
-# through my-tcp-service and of wrk through my-service.
+# check_data_path [HOSTPORT]: nginx's page through my-service, E2E_LOAD_SECONDS of
+# iperf3 through my-tcp-service and of wrk through my-service; and nginx through
+# the host's port HOSTPORT when given.
 check_data_path() {
-	local out secs=${E2E_LOAD_SECONDS:-3}
+	local out secs=${E2E_LOAD_SECONDS:-3} hostport=${1:-}
 	out=$(client 'curl -sS --max-time 5 http://my-service:8080/') || die "curl http://my-service:8080 failed"
 	grep -q 'Welcome to nginx' <<<"$out" || die "curl http://my-service:8080: not nginx's page: ${out:0:200}"
 	log "ok: curl http://my-service:8080 returns nginx's page"
@@ -147,10 +148,56 @@ check_data_path() {
 	out=$(client "wrk -t1 -c10 -d${secs}s --latency http://my-service:8080/" 2>&1) || { echo "$out" >&2; die "wrk failed"; }
 	printf '%s\n' "$out" >"$E2E_LOGS/$CURRENT-wrk.log"
 	log "ok: wrk -t1 -c10 -d${secs}s: $(grep -E 'Requests/sec' <<<"$out" | awk '{print $2}') req/s, p50 $(awk '$1 == "50%" {print $2}' <<<"$out"), p99 $(awk '$1 == "99%" {print $2}' <<<"$out")"
+	[[ -n $hostport ]] || return 0
 	# The same through the host ports (the engine's namespace is "the host").
-	in_ns curl -sS --max-time 5 -o /dev/null http://127.0.0.1:8888/ || die "curl via host port 8888 failed"
-	log "ok: curl via the host port 8888"
+	in_ns curl -sS --max-time 5 -o /dev/null "http://127.0.0.1:$hostport/" || die "curl via host port $hostport failed"
+	log "ok: curl via the host port $hostport"
 }
+
+# readyz_verbose SERVICE: the proxy's /readyz?verbose body, read inside its
+# container with bash's /dev/tcp (the image has no HTTP client but edgeproxy's).
+readyz_verbose() {
+	"$DOCKER" exec "$(cid "$1")" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090 &&
+		printf "GET /readyz?verbose HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && cat <&3'
+}
+# verbose_has SERVICE TEXT: a line of its /readyz?verbose contains TEXT;
+# verbose_line SERVICE LINE: one is exactly LINE.
+verbose_has() { readyz_verbose "$1" | grep -qF -- "$2"; }
+verbose_line() { readyz_verbose "$1" | tr -d '\r' | grep -qxF -- "$2"; }
+
+# check_no_host_ports: nothing on the host (the engine's network namespace)
+# listens on the services' or the workloads' ports; the listening sockets go
+# to the log and into docs/scenario.md.
+check_no_host_ports() {
+	local out socks
+	out=$(in_ns ss -Hltn)
+	printf '%s\n' "$out" >"$E2E_LOGS/$CURRENT-host-listening.txt"
+	socks=$(awk '{print $4}' <<<"$out" | sort -u | tr '\n' ' ')
+	if awk '{print $4}' <<<"$out" | grep -qE ':(8080|8888|5201|4201)$'; then
+		echo "$out" >&2
+		die "the host listens on a service or workload port: $socks"
+	fi
+	log "ok: the host listens on none of 8080, 8888, 5201, 4201 (its listening sockets: $socks)"
+}
+
+# proxy_starts: each edgeproxy container's restart count and start time.
+proxy_starts() {
+	local svc
+	for svc in workloads my-service my-tcp-service; do
+		"$DOCKER" inspect -f "$svc {{.RestartCount}} {{.State.StartedAt}}" "$(cid "$svc")"
+	done
+}
+curl_fails() { ! client 'curl -sS --max-time 5 -o /dev/null http://my-service:8080/'; }
+curl_serves() { client 'curl -sS --max-time 5 http://my-service:8080/' | grep -q 'Welcome to nginx'; }
+# checked_since SERVICE EPOCH N: its healthcheck ran at least N times since EPOCH.
+checked_since() {
+	local n=0 start
+	while read -r start; do
+		[[ -n $start ]] && ((start >= $2)) && n=$((n + 1))
+	done < <("$DOCKER" inspect -f '{{range .State.Health.Log}}{{.Start.Unix}}{{"\n"}}{{end}}' "$(cid "$1")")
+	((n >= $3))
+}
+private_healthy() { proxies_are healthy && health_is workloads healthy; }
 
 # check_stop SERVICE: docker stop ends it with exit code 0 well inside the grace period.
 check_stop() {
@@ -213,7 +260,7 @@ scenario_forwarding() {
 	scenario_up "$1"
 	eventually 90 "$1 proxies healthy" proxies_are healthy
 	check_dns
-	check_data_path
+	check_data_path 8888
 	check_stop my-service
 	scenario_down
 	PASSED+=("$1")
@@ -232,7 +279,7 @@ scenario_edge_router() {
 	compose up -d --no-build interior >>"$E2E_LOGS/compose.log" 2>&1
 	eventually 60 "edge proxies healthy once the edge link is up" proxies_are healthy
 	check_dns
-	check_data_path
+	check_data_path 8888
 	check_no_zombie my-service
 	check_orphan_reaped my-service
 	# 3. The uplink goes away: unhealthy.
@@ -250,6 +297,47 @@ scenario_edge_router() {
 	PASSED+=(edge-router)
 }
 
+# The private scenario: the workloads publish nothing, a workload-side proxy holds
+# the tcpConnectors, the interior has only its edge listener.
+scenario_edge_router_private() {
+	scenario_up edge-router-private
+	eventually 90 "private: service and workload-side proxies healthy" private_healthy
+	check_dns
+	check_data_path
+	check_no_host_ports
+	eventually 30 "workloads: connector/my-service-8080 green" verbose_line workloads "[+]connector/my-service-8080 ok"
+	local before after
+	before=$(proxy_starts)
+	# The workload stops: the workload-side proxy's connector check turns red
+	# (not required: the proxy stays healthy), its tcpConnector is withdrawn, and
+	# the service proxy's listener goes down (its socket closes: curl is refused).
+	compose stop -t 5 nginx >>"$E2E_LOGS/compose.log" 2>&1
+	local stopped
+	stopped=$(date +%s)
+	eventually 30 "workloads: connector/my-service-8080 red once nginx is stopped" verbose_has workloads \
+		"[+]connector/my-service-8080 ok: target nginx:8080 of my-service:8080 does not accept connections"
+	eventually 30 "my-service: listener down once the connector is withdrawn" verbose_has my-service \
+		"[+]listener/my-service-8080 ok: operStatus down"
+	eventually 30 "curl http://my-service:8080 fails with nginx stopped" curl_fails
+	eventually 30 "workloads healthchecked twice since nginx stopped" checked_since workloads "$stopped" 2
+	health_is workloads healthy || die "workloads is $(health workloads) with nginx stopped: a workload down must not fail its healthcheck"
+	log "ok: workloads stays healthy with nginx stopped"
+	# It starts again: traffic is back, and no proxy restarted.
+	compose start nginx >>"$E2E_LOGS/compose.log" 2>&1
+	eventually 60 "curl http://my-service:8080 serves nginx again" curl_serves
+	eventually 30 "workloads: connector/my-service-8080 green again" verbose_line workloads "[+]connector/my-service-8080 ok"
+	after=$(proxy_starts)
+	[[ $before == "$after" ]] || die "a proxy restarted: before: $before; after: $after"
+	log "ok: no proxy restarted ($(tr '\n' ';' <<<"$after"))"
+	check_data_path
+	check_no_zombie workloads
+	check_stop workloads
+	check_stop my-service
+	check_stop my-tcp-service
+	scenario_down
+	PASSED+=(edge-router-private)
+}
+
 main() {
 	[[ $(id -u) == 0 ]] || die "run as root (it starts its own $E2E_ENGINE engine)"
 	if [[ ${1:-} == stop ]]; then
@@ -257,7 +345,7 @@ main() {
 		return
 	fi
 	local strategies=("$@")
-	((${#strategies[@]})) || strategies=(netfilter haproxy edge-router)
+	((${#strategies[@]})) || strategies=(netfilter haproxy edge-router edge-router-private)
 	local tool
 	local tools=("$DOCKER" "$COMPOSE" debootstrap ip nsenter go)
 	[[ $E2E_ENGINE == podman ]] && tools+=(podman netavark aardvark-dns curl)
@@ -281,14 +369,18 @@ main() {
 	build_images
 	export NGINX_IMAGE=$BASE_IMAGE IPERF3_IMAGE=$BASE_IMAGE HAPROXY_IMAGE=$BASE_IMAGE
 	# The podman override's fixed subnet of sample_sample1, and its gateway as host.docker.internal.
-	if [[ $E2E_ENGINE == podman ]]; then export SAMPLE1_SUBNET=$E2E_SAMPLE1_SUBNET SAMPLE1_GATEWAY=$E2E_SAMPLE1_GATEWAY; fi
+	# HOST_GATEWAY: the same for the private scenario's workload-side proxy.
+	if [[ $E2E_ENGINE == podman ]]; then
+		export SAMPLE1_SUBNET=$E2E_SAMPLE1_SUBNET SAMPLE1_GATEWAY=$E2E_SAMPLE1_GATEWAY HOST_GATEWAY=$E2E_SAMPLE1_GATEWAY
+	fi
 	log "images ready after ${SECONDS}s"
 	local s
 	for s in "${strategies[@]}"; do
 		case $s in
 		netfilter | haproxy) scenario_forwarding "$s" ;;
 		edge-router) scenario_edge_router ;;
-		*) die "unknown strategy $s (netfilter, haproxy, edge-router)" ;;
+		edge-router-private) scenario_edge_router_private ;;
+		*) die "unknown strategy $s (netfilter, haproxy, edge-router, edge-router-private)" ;;
 		esac
 	done
 }

@@ -32,6 +32,7 @@ type ClientConfig struct {
 // Client is an AMQP management client. It is safe for concurrent use.
 type Client struct {
 	cfg  ClientConfig
+	addr atomic.Pointer[string] // cfg.Address, until SetAddress
 	dial dialFunc
 	log  *slog.Logger
 	now  func() time.Time
@@ -78,7 +79,20 @@ func newClient(cfg ClientConfig, dial dialFunc) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, dial: dial, log: log, now: time.Now, connSem: make(chan struct{}, 1)}
+	c := &Client{cfg: cfg, dial: dial, log: log, now: time.Now, connSem: make(chan struct{}, 1)}
+	c.addr.Store(&cfg.Address)
+	return c
+}
+
+// Address is the management address the client connects to.
+func (c *Client) Address() string { return *c.addr.Load() }
+
+// SetAddress points the client at another management address (the
+// router's management listener moved, with a restart of the router): the
+// current connection is dropped, and the next call connects there.
+func (c *Client) SetAddress(addr string) {
+	c.addr.Store(&addr)
+	c.Reset()
 }
 
 // Requests returns how many requests the client has sent.
@@ -111,14 +125,24 @@ func (c *Client) Read(ctx context.Context, entityType, name string) (Record, err
 	return c.entity(ctx, Request{Operation: OpRead, EntityType: entityType, Name: name})
 }
 
-// Create creates an entity and returns it as the router reports it.
+// Create creates an entity and returns it as the router reports it; any
+// answer but 201 is a *StatusError with the router's description.
 func (c *Client) Create(ctx context.Context, entityType, name string, attributes map[string]any) (Record, error) {
-	return c.entity(ctx, Request{Operation: OpCreate, EntityType: entityType, Name: name, Attributes: attributes})
+	return c.entity(ctx, Request{Operation: OpCreate, EntityType: entityType, Name: name, Attributes: attributes, Expect: StatusCreated})
 }
 
-// Delete deletes the entity of entityType named name.
+// Update changes the named entity's attributes (only those the schema
+// marks updatable; the router answers 400 for others) and returns the
+// entity as the router now reports it; any answer but 200 is a
+// *StatusError.
+func (c *Client) Update(ctx context.Context, entityType, name string, attributes map[string]any) (Record, error) {
+	return c.entity(ctx, Request{Operation: OpUpdate, EntityType: entityType, Name: name, Attributes: attributes, Expect: StatusOK})
+}
+
+// Delete deletes the entity of entityType named name; any answer but 204 is
+// a *StatusError (a missing entity: 404, see IsNotFound).
 func (c *Client) Delete(ctx context.Context, entityType, name string) error {
-	_, err := c.Do(ctx, Request{Operation: OpDelete, EntityType: entityType, Name: name})
+	_, err := c.Do(ctx, Request{Operation: OpDelete, EntityType: entityType, Name: name, Expect: StatusNoContent})
 	return err
 }
 
@@ -258,7 +282,7 @@ func (c *Client) connectFor(ctx context.Context, what string) (*conn, error) {
 		return nil, &TimeoutError{Request: what, Address: te.Address, Timeout: te.Timeout, Stage: te.Stage}
 	}
 	if errors.Is(err, context.DeadlineExceeded) { // waited for another call's connect
-		return nil, &TimeoutError{Request: what, Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "connect"}
+		return nil, &TimeoutError{Request: what, Address: c.Address(), Timeout: c.cfg.Timeout, Stage: "connect"}
 	}
 	if what == "" {
 		return nil, err
@@ -280,7 +304,7 @@ func (c *Client) exchange(ctx context.Context, cn *conn, msg *amqp.Message, k ke
 	if err := cn.link.Send(ctx, msg); err != nil {
 		c.drop(cn, fmt.Errorf("send: %w", err))
 		if ctx.Err() != nil && dropOnTimeout {
-			return nil, &TimeoutError{Request: what, Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "send"}
+			return nil, &TimeoutError{Request: what, Address: c.Address(), Timeout: c.cfg.Timeout, Stage: "send"}
 		}
 		return nil, fmt.Errorf("%s: send: %w", what, err)
 	}
@@ -294,7 +318,7 @@ func (c *Client) exchange(ctx context.Context, cn *conn, msg *amqp.Message, k ke
 			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
 		}
 		c.drop(cn, fmt.Errorf("%s: no answer within %s", what, c.cfg.Timeout))
-		return nil, &TimeoutError{Request: what, Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "answer"}
+		return nil, &TimeoutError{Request: what, Address: c.Address(), Timeout: c.cfg.Timeout, Stage: "answer"}
 	}
 }
 
@@ -326,7 +350,7 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 	c.mu.Unlock()
 
 	c.dials.Add(1)
-	l, err := c.dial(ctx, c.cfg.Address)
+	l, err := c.dial(ctx, c.Address())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -334,7 +358,7 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 		// fire a moment before ctx reports it: both are a timeout.
 		var ne net.Error
 		if ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
-			err = &TimeoutError{Address: c.cfg.Address, Timeout: c.cfg.Timeout, Stage: "connect"}
+			err = &TimeoutError{Address: c.Address(), Timeout: c.cfg.Timeout, Stage: "connect"}
 		}
 		c.failedLocked(err)
 		return nil, err
@@ -347,7 +371,7 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 	cn := newConn(l)
 	go cn.read(c.log, &c.dropped)
 	c.cur = cn
-	c.log.Debug("management connected", "address", c.cfg.Address, "reply_to", l.ReplyTo())
+	c.log.Debug("management connected", "address", c.Address(), "reply_to", l.ReplyTo())
 	return cn, nil
 }
 
@@ -374,7 +398,7 @@ func (c *Client) failedLocked(err error) {
 	}
 	c.lastErr = err
 	c.nextAttempt = c.now().Add(c.backoff)
-	c.log.Debug("management connection failed", "address", c.cfg.Address, "err", err, "retry_in", c.backoff)
+	c.log.Debug("management connection failed", "address", c.Address(), "err", err, "retry_in", c.backoff)
 }
 
 // drop closes cn (if still current) after a failed or unanswered call.

@@ -26,10 +26,15 @@ type fakeLink struct {
 	closed  chan struct{}
 	once    sync.Once
 	sent    atomic.Int64
+
+	// events feeds every subscription; sentTo receives what SendTo sends.
+	events chan *amqp.Message
+	sentTo chan *amqp.Message
 }
 
 func newFakeLink(respond func(req *amqp.Message) []*amqp.Message) *fakeLink {
-	return &fakeLink{replyTo: captureReplyTo, respond: respond, answers: make(chan *amqp.Message, 64), closed: make(chan struct{})}
+	return &fakeLink{replyTo: captureReplyTo, respond: respond, answers: make(chan *amqp.Message, 64), closed: make(chan struct{}),
+		events: make(chan *amqp.Message, 16), sentTo: make(chan *amqp.Message, 16)}
 }
 
 func (l *fakeLink) ReplyTo() string { return l.replyTo }
@@ -60,6 +65,30 @@ func (l *fakeLink) Receive(ctx context.Context) (*amqp.Message, error) {
 		return nil, ctx.Err()
 	}
 }
+
+func (l *fakeLink) Subscribe(ctx context.Context, address string) (eventReceiver, error) {
+	return fakeReceiver{l}, nil
+}
+
+func (l *fakeLink) SendTo(ctx context.Context, address string, msg *amqp.Message) error {
+	l.sentTo <- msg
+	return nil
+}
+
+type fakeReceiver struct{ l *fakeLink }
+
+func (r fakeReceiver) Receive(ctx context.Context) (*amqp.Message, error) {
+	select {
+	case m := <-r.l.events:
+		return m, nil
+	case <-r.l.closed:
+		return nil, errors.New("link detached")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (fakeReceiver) Close(context.Context) error { return nil }
 
 func (l *fakeLink) Close() error {
 	l.once.Do(func() { close(l.closed) })

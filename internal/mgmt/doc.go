@@ -4,10 +4,12 @@
 //
 // # Files
 //
-//	client.go    the Client: connection set-up, backoff, the typed calls (Do, Query, Read, Create, Delete)
+//	client.go    the Client: connection set-up, backoff, the typed calls (Do, Query, Read, Create, Update, Delete)
 //	conn.go      one open connection: its single reader and the calls waiting on it
 //	link.go      the AMQP link (SASL ANONYMOUS, dynamic reply address, sender to $management)
 //	raw.go       Call, the low-level call: any operation, any correlation id, optionally no reply-to
+//	events.go    Subscribe (a receiver for an event address on the same connection) and Send
+//	vanflow.go   the router's flow records: addresses, pure parse of BEACON/HEARTBEAT/RECORD, LINK merge, FlowSource
 //	message.go   pure build of requests and parse of answers (no I/O)
 //	record.go    Record, one entity's attributes, with accessors that convert the router's types
 //	entities.go  typed views of the entities edgeproxy uses (connector, connection, tcpListener)
@@ -15,7 +17,9 @@
 // # Design
 //
 // One long-lived AMQP connection (SASL ANONYMOUS), one session, one receiver
-// on a dynamic address for the answers and one sender to $management. The
+// on a dynamic address for the answers and one sender to $management; on the
+// same session, receivers for event addresses (Subscribe: the router's flow
+// records) and short-lived senders to command addresses (Send: FLUSH). The
 // router logs every accepted connection, so the client keeps its connection
 // and reconnects only after a failure (or when told the router restarted).
 //

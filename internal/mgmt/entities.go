@@ -59,20 +59,23 @@ func ConnectorFrom(r Record) Connector {
 
 // Connection is an io.skupper.router.connection.
 type Connection struct {
-	Role       string // edge, normal, inter-router, ...
-	Dir        string // in, out
-	Opened     bool
+	Role   string // edge, normal, inter-router, ...
+	Dir    string // in, out
+	Opened bool
+	// Active: on an edge router, the edge connection in use (of several
+	// open ones, one carries the traffic; the others are standbys).
+	Active     bool
 	OperStatus string
 	Container  string // the peer's container id (the interior's router id on the edge link)
 	Host       string
 }
 
 // ConnectionAttributes are the attributes ConnectionFrom reads.
-var ConnectionAttributes = []string{"role", "dir", "opened", "operStatus", "container", "host"}
+var ConnectionAttributes = []string{"role", "dir", "opened", "active", "operStatus", "container", "host"}
 
 // ConnectionFrom decodes a connection record.
 func ConnectionFrom(r Record) Connection {
-	return Connection{Role: r.String("role"), Dir: r.String("dir"), Opened: r.Bool("opened"),
+	return Connection{Role: r.String("role"), Dir: r.String("dir"), Opened: r.Bool("opened"), Active: r.Bool("active"),
 		OperStatus: r.String("operStatus"), Container: r.String("container"), Host: r.String("host")}
 }
 
@@ -102,6 +105,34 @@ func TCPListenerFrom(r Record) TCPListener {
 	closed, _ := r.Int("connectionsClosed")
 	return TCPListener{Name: r.String("name"), Host: r.String("host"), Port: int(port), Address: r.String("address"),
 		OperStatus: r.String("operStatus"), ConnectionMsg: r.String("connectionMsg"),
+		ConnectionsOpened: opened, ConnectionsClosed: closed}
+}
+
+// TCPConnector is an io.skupper.router.tcpConnector. The real router gives
+// it no operStatus and never dials its target ahead: it dials once per
+// flow. ConnectionsOpened starts at 1 (its egress-dispatch connection, a
+// "connection" row with host egress-dispatch), and a flow to a target that
+// refuses adds one to both counters at once; a target that accepts and
+// never answers, or a host that does not resolve, holds the flow open. The
+// entity reads the same whether its target is up, refused, slow, or nobody
+// anywhere consumes its address (checked with skupper-router e2ec51a4).
+type TCPConnector struct {
+	Name              string
+	Host              string
+	Port              string // a number or a service name, as configured
+	Address           string
+	ConnectionsOpened int64
+	ConnectionsClosed int64
+}
+
+// TCPConnectorAttributes are the attributes TCPConnectorFrom reads.
+var TCPConnectorAttributes = []string{"name", "host", "port", "address", "connectionsOpened", "connectionsClosed"}
+
+// TCPConnectorFrom decodes a tcpConnector record.
+func TCPConnectorFrom(r Record) TCPConnector {
+	opened, _ := r.Int("connectionsOpened")
+	closed, _ := r.Int("connectionsClosed")
+	return TCPConnector{Name: r.String("name"), Host: r.String("host"), Port: r.String("port"), Address: r.String("address"),
 		ConnectionsOpened: opened, ConnectionsClosed: closed}
 }
 

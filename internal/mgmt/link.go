@@ -22,6 +22,11 @@ type link interface {
 	Send(ctx context.Context, msg *amqp.Message) error
 	// Receive blocks for the next answer; it fails once the link is closed.
 	Receive(ctx context.Context) (*amqp.Message, error)
+	// Subscribe attaches a receiver for address on the same session.
+	Subscribe(ctx context.Context, address string) (eventReceiver, error)
+	// SendTo sends msg to address over a sender attached for it, then
+	// detaches that sender.
+	SendTo(ctx context.Context, address string, msg *amqp.Message) error
 	Close() error
 }
 
@@ -90,17 +95,52 @@ func (l *amqpLink) Send(ctx context.Context, m *amqp.Message) error {
 }
 
 func (l *amqpLink) Receive(ctx context.Context) (*amqp.Message, error) {
-	msg, err := l.receiver.Receive(ctx, nil)
+	return receiveAccepted(ctx, l.receiver, "answer")
+}
+
+// receiveAccepted receives the next message on r and accepts it. Answers
+// and events come pre-settled; accepting is a no-op then, and settles the
+// delivery (freeing credit) if a router ever sends them unsettled.
+func receiveAccepted(ctx context.Context, r *amqp.Receiver, what string) (*amqp.Message, error) {
+	msg, err := r.Receive(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	// Answers come pre-settled; accepting is a no-op then, and settles the
-	// delivery (freeing credit) if a router ever sends them unsettled.
-	if err := l.receiver.AcceptMessage(ctx, msg); err != nil {
-		return nil, fmt.Errorf("accept answer: %w", err)
+	if err := r.AcceptMessage(ctx, msg); err != nil {
+		return nil, fmt.Errorf("accept %s: %w", what, err)
 	}
 	return msg, nil
 }
+
+// eventCredit is how many event messages the router may send ahead: a
+// FLUSH answer is a handful of RECORD messages.
+const eventCredit = 32
+
+func (l *amqpLink) Subscribe(ctx context.Context, address string) (eventReceiver, error) {
+	r, err := l.session.NewReceiver(ctx, address, &amqp.ReceiverOptions{Credit: eventCredit})
+	if err != nil {
+		return nil, fmt.Errorf("attach receiver: %w", err)
+	}
+	return amqpEventReceiver{r}, nil
+}
+
+func (l *amqpLink) SendTo(ctx context.Context, address string, msg *amqp.Message) error {
+	s, err := l.session.NewSender(ctx, address, nil)
+	if err != nil {
+		return fmt.Errorf("attach sender: %w", err)
+	}
+	defer func() { _ = s.Close(ctx) }()
+	return s.Send(ctx, msg, nil)
+}
+
+// amqpEventReceiver is a subscription's receiver.
+type amqpEventReceiver struct{ r *amqp.Receiver }
+
+func (e amqpEventReceiver) Receive(ctx context.Context) (*amqp.Message, error) {
+	return receiveAccepted(ctx, e.r, "event")
+}
+
+func (e amqpEventReceiver) Close(ctx context.Context) error { return e.r.Close(ctx) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

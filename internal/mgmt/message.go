@@ -17,10 +17,14 @@ const ManagementAddress = "$management"
 
 // Entity types used by edgeproxy (the router's full type names).
 const (
-	EntityRouter      = "io.skupper.router.router"
-	EntityConnector   = "io.skupper.router.connector"
-	EntityConnection  = "io.skupper.router.connection"
-	EntityTCPListener = "io.skupper.router.tcpListener"
+	EntityRouter        = "io.skupper.router.router"
+	EntityConnector     = "io.skupper.router.connector"
+	EntityConnection    = "io.skupper.router.connection"
+	EntityTCPListener   = "io.skupper.router.tcpListener"
+	EntityRouterAddress = "io.skupper.router.router.address"
+	// EntityTCPConnector: a real tcpConnector has no operStatus and never
+	// checks its target; see TCPConnector.
+	EntityTCPConnector = "io.skupper.router.tcpConnector"
 )
 
 // Operations the client performs.
@@ -29,6 +33,16 @@ const (
 	OpRead   = "READ"
 	OpCreate = "CREATE"
 	OpDelete = "DELETE"
+	OpUpdate = "UPDATE"
+)
+
+// The status each operation answers with when it succeeds (the router's
+// agent: CREATED, NO_CONTENT, OK); Create, Delete and Update take any other
+// as an error.
+const (
+	StatusOK        = 200
+	StatusCreated   = 201
+	StatusNoContent = 204
 )
 
 // Request is one management operation before it becomes a message.
@@ -36,12 +50,14 @@ type Request struct {
 	Operation string
 	// EntityType is the full type name (io.skupper.router.tcpListener).
 	EntityType string
-	// Name identifies the entity for READ, CREATE and DELETE.
+	// Name identifies the entity for READ, CREATE, UPDATE and DELETE.
 	Name string
 	// Attributes: for QUERY the attribute names wanted (empty: all); for
-	// CREATE the new entity's attributes.
+	// CREATE the new entity's attributes, for UPDATE the changed ones.
 	AttributeNames []string
 	Attributes     map[string]any
+	// Expect is the one statusCode that means success (0: any 2xx).
+	Expect int
 }
 
 func (r Request) String() string {
@@ -74,14 +90,14 @@ func buildMessage(req Request, replyTo, correlationID string) (*amqp.Message, er
 			names[i] = n
 		}
 		body = map[string]any{"attributeNames": names}
-	case OpRead, OpDelete, OpCreate:
+	case OpRead, OpDelete, OpCreate, OpUpdate:
 		if req.Name == "" {
 			return nil, fmt.Errorf("build %s %s: empty entity name", req.Operation, req.EntityType)
 		}
 		props["type"] = req.EntityType
 		props["name"] = req.Name
 		attrs := map[string]any{}
-		if req.Operation == OpCreate {
+		if req.Operation == OpCreate || req.Operation == OpUpdate {
 			for k, v := range req.Attributes {
 				attrs[k] = v
 			}
@@ -151,6 +167,10 @@ func parseAnswer(req Request, msg *amqp.Message) (any, error) {
 	}
 	if code < 200 || code > 299 {
 		return nil, &StatusError{Request: req.String(), Code: int(code), Description: orDefault(desc, "(no statusDescription)")}
+	}
+	if req.Expect != 0 && int(code) != req.Expect {
+		return nil, &StatusError{Request: req.String(), Code: int(code),
+			Description: fmt.Sprintf("%s (expected status %d)", orDefault(desc, "(no statusDescription)"), req.Expect)}
 	}
 	return msg.Value, nil
 }

@@ -66,6 +66,13 @@ func TestBuildMessage(t *testing.T) {
 			wantBody:  map[string]any{"host": "127.0.0.1", "port": "18082", "address": "my-tcp-service:5201"},
 		},
 		{
+			name: "update carries the changed attributes",
+			req: Request{Operation: OpUpdate, EntityType: "io.skupper.router.sslProfile", Name: "uplink-tls",
+				Attributes: map[string]any{"certFile": "/tls/tls.crt", "ordinal": int64(2)}},
+			wantProps: map[string]any{"operation": "UPDATE", "type": "io.skupper.router.sslProfile", "name": "uplink-tls"},
+			wantBody:  map[string]any{"certFile": "/tls/tls.crt", "ordinal": int64(2)},
+		},
+		{
 			name: "delete ignores attributes",
 			req: Request{Operation: OpDelete, EntityType: EntityTCPListener, Name: "raw-created",
 				Attributes: map[string]any{"port": "1"}},
@@ -140,7 +147,7 @@ func TestBuildMessageErrors(t *testing.T) {
 		{"no correlation id", Request{Operation: OpQuery, EntityType: EntityRouter}, captureReplyTo, "", "correlation id"},
 		{"read without name", Request{Operation: OpRead, EntityType: EntityTCPListener}, captureReplyTo, "x", "empty entity name"},
 		{"no entity type", Request{Operation: OpQuery}, captureReplyTo, "x", "empty entity type"},
-		{"unknown operation", Request{Operation: "UPDATE", EntityType: EntityRouter, Name: "r"}, captureReplyTo, "x", "unsupported operation"},
+		{"unknown operation", Request{Operation: "RESET", EntityType: EntityRouter, Name: "r"}, captureReplyTo, "x", "unsupported operation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +210,34 @@ func TestParseAnswerStatus(t *testing.T) {
 	}
 	if _, err := parseAnswer(req, nil); err == nil {
 		t.Error("nil answer parsed as success")
+	}
+}
+
+// TestParseAnswerExpect: Create, Delete and Update take only their own
+// success status (201, 204, 200); another 2xx is an error with the
+// router's description.
+func TestParseAnswerExpect(t *testing.T) {
+	for _, tt := range []struct {
+		op     string
+		expect int
+		code   int32
+		ok     bool
+	}{
+		{OpCreate, StatusCreated, 201, true},
+		{OpCreate, StatusCreated, 200, false},
+		{OpDelete, StatusNoContent, 204, true},
+		{OpDelete, StatusNoContent, 200, false},
+		{OpUpdate, StatusOK, 200, true},
+		{OpUpdate, StatusOK, 204, false},
+	} {
+		req := Request{Operation: tt.op, EntityType: EntityTCPListener, Name: "x", Expect: tt.expect}
+		_, err := parseAnswer(req, answer("edgeproxy-1", map[string]any{"statusCode": tt.code, "statusDescription": "Said so"}, map[any]any{}))
+		if (err == nil) != tt.ok {
+			t.Errorf("%s answered %d: err = %v, want ok=%v", tt.op, tt.code, err, tt.ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "Said so") || !strings.Contains(err.Error(), "expected status")) {
+			t.Errorf("%s answered %d: err = %q, want the description and the expected status", tt.op, tt.code, err)
+		}
 	}
 }
 

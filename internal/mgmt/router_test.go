@@ -95,6 +95,19 @@ func TestClientAgainstRouter(t *testing.T) {
 	if err := c.Delete(ctx, mgmt.EntityTCPListener, "nosuch"); !mgmt.IsNotFound(err) {
 		t.Errorf("delete nonexistent: %v, want 404", err)
 	}
+	// UPDATE: a log entity's enable is updatable (200, the entity as it now
+	// is); a tcpListener's port is not (400, as the real router's agent).
+	logRec, err := c.Update(ctx, "io.skupper.router.log", "log/FLOW_LOG", map[string]any{"enable": "info+"})
+	if err != nil || logRec.String("enable") != "info+" {
+		t.Errorf("update log/FLOW_LOG = %v, %v", logRec, err)
+	}
+	_, err = c.Update(ctx, mgmt.EntityTCPListener, "my-service", map[string]any{"port": port})
+	if !errors.As(err, &se) || se.Code != 400 || !strings.Contains(se.Description, "Cannot update attribute 'port'") {
+		t.Errorf("update tcpListener port: %v, want 400 Cannot update attribute 'port'", err)
+	}
+	if _, err := c.Update(ctx, mgmt.EntityTCPListener, "nosuch", map[string]any{"observer": "none"}); !mgmt.IsNotFound(err) {
+		t.Errorf("update nonexistent: %v, want 404", err)
+	}
 	if _, err := c.Query(ctx, "io.skupper.router.bogus"); !errors.As(err, &se) || se.Code != 400 {
 		t.Errorf("query bogus type: %v, want 400", err)
 	}

@@ -134,19 +134,28 @@ type EdgeSpec struct {
 	ID         string // router id; "edge-<pid>" when empty
 	Management int    // management listener port (FreePort when 0)
 	Uplink     string // host:port of the interior's edge listener ("" for none)
+	// Alternates are more uplinks (host:port), connectors uplink-2, uplink-3, ...
+	Alternates []string
 	Listeners  []Listener
 }
 
 // Entities renders the spec like edgeproxy does (router, listener, connector
-// "uplink", tcpListeners).
+// "uplink" and its alternates, tcpListeners).
 func (s EdgeSpec) Entities() []Entity {
 	out := []Entity{
 		{"router", map[string]any{"mode": "edge", "id": s.ID}},
 		{"listener", map[string]any{"name": "amqp", "host": Loopback, "port": strconv.Itoa(s.Management), "role": "normal"}},
 	}
-	if s.Uplink != "" {
-		host, port, _ := net.SplitHostPort(s.Uplink)
-		out = append(out, Entity{"connector", map[string]any{"name": "uplink", "host": host, "port": port, "role": "edge"}})
+	for i, hp := range append([]string{s.Uplink}, s.Alternates...) {
+		if hp == "" {
+			continue
+		}
+		name := "uplink"
+		if i > 0 {
+			name = fmt.Sprintf("uplink-%d", i+1)
+		}
+		host, port, _ := net.SplitHostPort(hp)
+		out = append(out, Entity{"connector", map[string]any{"name": name, "host": host, "port": port, "role": "edge"}})
 	}
 	for _, l := range s.Listeners {
 		out = append(out, Entity{"tcpListener", map[string]any{

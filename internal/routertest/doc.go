@@ -13,7 +13,8 @@
 // AMQP management (SASL ANONYMOUS, dynamic reply address, $management, QUERY,
 // READ, CREATE/DELETE of tcpListener and tcpConnector with the real status
 // codes and body shapes), the edge link (connector connectionStatus, the edge
-// connection, retry every 2 s), tcpListener sockets open only while their
+// connection, retry every 2 s; several edge connectors: one active, the
+// others standbys, failover as the real router), tcpListener sockets open only while their
 // address is reachable, TCP forwarding through the interior, and signals. The
 // program's docstring documents what it models and its private edge/interior
 // protocol.
@@ -41,9 +42,10 @@
 //
 //	bin := routertest.Binary(t, routertest.Controls{CrashAfter: time.Second, CrashCode: 3})
 //	in := routertest.StartInterior(t)              // interior with an edge listener
+//	b := routertest.StartInteriorWith(t, routertest.InteriorOptions{ID: "interior-b", LinkTo: []*routertest.Interior{a}})
 //	svc := in.AddService(t, "my-service:8080")     // HTTP backend + tcpConnector (CREATE)
 //	in.RemoveService(t, "my-service:8080")         // DELETE; Stop, Kill, Start (same ports)
-//	cfg := routertest.WriteEdgeConfig(t, routertest.EdgeSpec{Uplink: in.EdgeAddr(), ...})
+//	cfg := routertest.WriteEdgeConfig(t, routertest.EdgeSpec{Uplink: in.EdgeAddr(), Alternates: []string{b.EdgeAddr()}, ...})
 //	e := routertest.StartEdge(t, cfg, routertest.Controls{Record: path})
 //	e.WaitReady(t); e.WaitLink(t, "SUCCESS", d); e.WaitListener(t, "my-service", "up", d)
 //	rows := e.Query(t, "tcpListener")              // or QueryOnce, DialMgmt for more

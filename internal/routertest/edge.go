@@ -93,6 +93,27 @@ func LinkStatus(addr string) (status, msg string, err error) {
 	return status, msg, nil
 }
 
+// ActiveUplink returns the container id (the interior's router id) of the
+// edge's active edge connection: of several open ones, the router uses one.
+func ActiveUplink(addr string) (string, error) {
+	rows, err := QueryOnce(addr, mgmt.EntityConnection, mgmt.ConnectionAttributes...)
+	if err != nil {
+		return "", err
+	}
+	var open []string
+	for _, r := range rows {
+		c := mgmt.ConnectionFrom(r)
+		if !c.IsEdgeUplink() {
+			continue
+		}
+		if c.Active {
+			return c.Container, nil
+		}
+		open = append(open, c.Container)
+	}
+	return "", fmt.Errorf("no active edge connection (open ones: %v)", open)
+}
+
 // WaitLink polls until the edge connector's connectionStatus is want
 // (SUCCESS or CONNECTING).
 func (e *Edge) WaitLink(t testing.TB, want string, timeout time.Duration) {

@@ -1,6 +1,7 @@
 package routertest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ type Interior struct {
 	bin      string
 	edgePort int
 	mgmtPort int
+	// irPort is the inter-router listener's port (0: none).
+	irPort int
+	linkTo []*Interior
 
 	tls *TLSFiles
 
@@ -45,9 +49,36 @@ func StartInterior(t testing.TB) *Interior {
 // accepts that configuration and links in plain TCP; a real router does TLS.
 func StartInteriorTLS(t testing.TB, tls *TLSFiles) *Interior {
 	t.Helper()
-	in := &Interior{t: t, ID: "interior", bin: Binary(t, Controls{}), services: map[string]*Service{}, tls: tls}
+	return StartInteriorWith(t, InteriorOptions{TLS: tls})
+}
+
+// InteriorOptions configures StartInteriorWith.
+type InteriorOptions struct {
+	// ID is the router id ("interior" when empty). Interiors of one network
+	// need different ids.
+	ID string
+	// TLS: as StartInteriorTLS.
+	TLS *TLSFiles
+	// InterRouter gives the interior an inter-router listener
+	// (InterRouterAddr) for other interiors to link to.
+	InterRouter bool
+	// LinkTo are interiors (started with InterRouter) this one links to with
+	// an inter-router connector each, as a Skupper site links to another.
+	// Only a real router routes over them: the fake has no inter-router
+	// links (use RequireReal).
+	LinkTo []*Interior
+}
+
+// StartInteriorWith starts an interior router configured by o and waits
+// until it answers management.
+func StartInteriorWith(t testing.TB, o InteriorOptions) *Interior {
+	t.Helper()
+	in := &Interior{t: t, ID: cmp.Or(o.ID, "interior"), bin: Binary(t, Controls{}), services: map[string]*Service{}, tls: o.TLS, linkTo: o.LinkTo}
 	for attempt := 0; ; attempt++ {
 		in.edgePort, in.mgmtPort = FreePort(t), FreePort(t)
+		if o.InterRouter {
+			in.irPort = FreePort(t)
+		}
 		err := in.start()
 		if err == nil {
 			return in
@@ -68,6 +99,14 @@ func (in *Interior) EdgePort() int { return in.edgePort }
 
 // EdgeAddr is host:port of the edge listener (an edge's uplink).
 func (in *Interior) EdgeAddr() string { return net.JoinHostPort(Loopback, strconv.Itoa(in.edgePort)) }
+
+// InterRouterAddr is host:port of the inter-router listener ("" for none).
+func (in *Interior) InterRouterAddr() string {
+	if in.irPort == 0 {
+		return ""
+	}
+	return net.JoinHostPort(Loopback, strconv.Itoa(in.irPort))
+}
 
 // MgmtAddr is host:port of the interior's management listener.
 func (in *Interior) MgmtAddr() string { return net.JoinHostPort(Loopback, strconv.Itoa(in.mgmtPort)) }
@@ -91,6 +130,12 @@ func (in *Interior) config() string {
 		edge["sslProfile"], edge["requireSsl"], edge["authenticatePeer"], edge["saslMechanisms"] = "edge-tls", true, true, "EXTERNAL"
 	}
 	ents = append(ents, Entity{"listener", edge})
+	if in.irPort != 0 {
+		ents = append(ents, Entity{"listener", map[string]any{"name": "inter-router", "host": Loopback, "port": strconv.Itoa(in.irPort), "role": "inter-router"}})
+	}
+	for _, peer := range in.linkTo {
+		ents = append(ents, Entity{"connector", map[string]any{"name": "to-" + peer.ID, "host": Loopback, "port": strconv.Itoa(peer.irPort), "role": "inter-router"}})
+	}
 	for _, s := range in.services {
 		ents = append(ents, s.connector())
 	}
