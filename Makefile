@@ -61,6 +61,12 @@ bench-strategies-stop:
 demo: build
 	scripts/demo.sh
 
+# Services across sites with real routers in network namespaces epx-a/b/c
+# (root; SKROUTERD=/path/to/skrouterd required): docs/scenario.md.
+.PHONY: cross-site
+cross-site: build
+	scripts/cross-site.sh
+
 clean:
 	rm -rf bin dist
 

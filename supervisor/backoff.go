@@ -58,7 +58,7 @@ func decide(c Config, e Exit, failures int, r float64) verdict {
 	if e.Ready {
 		// It came up and served: a kill (OOM, a crash under load) is no
 		// crash loop. Restart at once and forget earlier failures.
-		return verdict{action: actRestart, failures: 0, reason: "the router exited after it had been ready (edge link up)"}
+		return verdict{action: actRestart, failures: 0, reason: "the router exited after it had been ready (an edge link up)"}
 	}
 	if e.Uptime >= c.ResetAfter {
 		// A healthy run: forget earlier failures and restart after the initial delay.

@@ -56,7 +56,9 @@ func startChild(rp *reaper, path, argv0 string, args, env []string, logger *slog
 	attr := &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{devnull, outW, errW},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+		// Pdeathsig: should edgeproxy itself be killed, its router goes
+		// too instead of running on unsupervised, holding its ports.
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
 	var proc *os.Process
 	pid, status, err := rp.start(func() (int, error) {

@@ -12,7 +12,9 @@
 // testdata/captures (what a real skrouterd produced; see its README.md): configuration errors and their exit, log lines on stderr,
 // AMQP management (SASL ANONYMOUS, dynamic reply address, $management, QUERY,
 // READ, CREATE/DELETE of tcpListener and tcpConnector with the real status
-// codes and body shapes), the edge link (connector connectionStatus, the edge
+// codes and body shapes), the router's flow records (vanflow: the source id in
+// router.address, LINK and LISTENER records, FLUSH, beacons; captures/vanflow),
+// the edge link (connector connectionStatus, the edge
 // connection, retry every 2 s; several edge connectors: one active, the
 // others standbys, failover as the real router), tcpListener sockets open only while their
 // address is reachable, TCP forwarding through the interior, and signals. The

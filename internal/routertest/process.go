@@ -46,7 +46,9 @@ func StartProcess(t testing.TB, bin, cfg string, extraEnv ...string) *Process {
 func startProcess(bin, cfg string, extraEnv ...string) (*Process, error) {
 	cmd := exec.Command(bin, "-c", cfg)
 	cmd.Env = append(os.Environ(), extraEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a router outlives no test binary, not even one killed by
+	// go test's timeout before its cleanups ran.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("stderr pipe: %w", err)

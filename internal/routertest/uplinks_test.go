@@ -116,6 +116,9 @@ func TestTwoUplinksFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.byID[first] == nil {
+		t.Fatalf("the active edge connection goes to %q, not to interior-a or interior-b", first)
+	}
 	rows := s.edge.Query(t, "connection", mgmt.ConnectionAttributes...)
 	active := 0
 	for _, r := range rows {
