@@ -5,7 +5,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/edgeproxy
 
-.PHONY: setup build test lint bench demo clean
+.PHONY: setup build test lint bench demo clean bench-strategies bench-strategies-smoke bench-strategies-stop bench-strategies-setup
 
 # Packages the tests need on a fresh Debian machine (run as root). python3-qpid-proton
 # serves Debian's /usr/bin/python3, which runs the fake skrouterd of the router test harness.
@@ -38,6 +38,25 @@ bench: build
 	EDGEBENCH=1 EDGEPROXY_TEST_BINARY=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 60m \
 		-run '^TestCosts$$' ./cmd/edgeproxy/ | grep -v -e '^=== ' -e '^    --- ' -e '^--- '
 
+
+# The ingress strategies' data path side by side in a lab of network namespaces
+# (root; scripts/bench-strategies/, docs/performance.md). SKROUTERD=/path/to/skrouterd
+# adds the router and edge strategies; the smoke run (CI) only checks that traffic flows.
+BENCH_APT_PACKAGES := nginx iperf3 wrk haproxy iptables iproute2 socat curl jq procps
+
+bench-strategies-setup: setup
+	@if ! dpkg -s $(BENCH_APT_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_APT_PACKAGES); \
+	fi
+
+bench-strategies: bench-strategies-setup
+	scripts/bench-strategies/bench-strategies.sh run
+
+bench-strategies-smoke: bench-strategies-setup
+	scripts/bench-strategies/bench-strategies.sh smoke
+
+bench-strategies-stop:
+	scripts/bench-strategies/bench-strategies.sh stop
 
 demo: build
 	scripts/demo.sh

@@ -41,6 +41,10 @@ type Router struct {
 	// FlowLog turns the FLOW_LOG module on (off by default: at info it logs one
 	// line per HTTP request and costs about 20% of the request rate).
 	FlowLog bool `koanf:"flow_log"`
+	// Observer is every tcpListener's protocol observer, one of Observers:
+	// none, auto (the router's default: it detects HTTP/1 and HTTP/2 and
+	// records each request), http1, http2. Empty keeps the router's default.
+	Observer string `koanf:"observer"`
 	// SiteID, when set, is rendered as the router's metadata ({"id": SiteID})
 	// and as every tcpListener's and tcpConnector's siteId.
 	SiteID string `koanf:"site_id"`

@@ -95,7 +95,11 @@ func entities(c Config) []Entity {
 	}
 
 	for _, l := range c.Listeners {
-		out = append(out, bridge("tcpListener", l.Name, l.Host, l.Port, l.Address, c.Router.SiteID))
+		tl := bridge("tcpListener", l.Name, l.Host, l.Port, l.Address, c.Router.SiteID)
+		if c.Router.Observer != "" {
+			tl.set("observer", c.Router.Observer)
+		}
+		out = append(out, tl)
 	}
 	for _, cn := range c.Connectors {
 		out = append(out, bridge("tcpConnector", cn.Name, cn.Host, cn.Port, cn.Address, c.Router.SiteID))

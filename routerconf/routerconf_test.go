@@ -31,6 +31,7 @@ func TestRenderDeterministicAndSchemaValid(t *testing.T) {
 	cfgs := map[string]Config{"seed": seed()}
 	withFlow := seed()
 	withFlow.Router.FlowLog, withFlow.Router.WorkerThreads, withFlow.Router.SiteID = true, 2, "site-1"
+	withFlow.Router.Observer = "http1"
 	cfgs["flow"] = withFlow
 	both := withFlow
 	both.Connectors = []Connector{{Name: "nginx", Address: "my-service:8080", Host: "nginx", Port: 8080}}
@@ -81,6 +82,7 @@ func TestValidate(t *testing.T) {
 		{"management not host:port", func(c *Config) { c.Router.Management = "5672" }, []string{"router.management: must be host:port"}},
 		{"empty id", func(c *Config) { c.Router.ID = "" }, []string{"router.id: must not be empty"}},
 		{"threads", func(c *Config) { c.Router.WorkerThreads = -1 }, []string{"router.worker_threads"}},
+		{"observer", func(c *Config) { c.Router.Observer = "tcp" }, []string{"router.observer: must be one of"}},
 		{"name clash", func(c *Config) { c.Listeners[1].Name = "my-service" }, []string{"listeners[1].name: duplicates"}},
 		{"key without cert", func(c *Config) { c.Uplinks[0].TLS.KeyFile = "/etc/hostname" }, []string{"uplink.tls: cert_file and key_file go together", "uplink.tls.ca_file: must be set"}},
 		{"connectors only", func(c *Config) {

@@ -26,6 +26,10 @@ var reservedNames = []string{ManagementListenerName, UplinkConnectorName, Uplink
 // levels the schema names for the log entity's enable attribute).
 var LogLevels = []string{"debug", "info", "warning", "error", "critical"}
 
+// Observers are the values router.observer accepts (the schema's values for
+// the tcpListener observer attribute), and empty for the router's default.
+var Observers = []string{"none", "auto", "http1", "http2"}
+
 var (
 	addressPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 	namePattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -75,6 +79,9 @@ func (c Config) validateRouter(p *problems.List) {
 	}
 	if !slices.Contains(LogLevels, r.LogLevel) {
 		p.Add("router.log_level", r.LogLevel, "must be one of %v", LogLevels)
+	}
+	if r.Observer != "" && !slices.Contains(Observers, r.Observer) {
+		p.Add("router.observer", r.Observer, "must be one of %v", Observers)
 	}
 	if r.SiteID != "" && !namePattern.MatchString(r.SiteID) {
 		p.Add("router.site_id", r.SiteID, "may contain letters, digits, '.', '_' and '-' only")

@@ -43,6 +43,7 @@ listeners:
 		"EDGEPROXY_UPLINK__PORT=2222",
 		"EDGEPROXY_HEALTH__INTERVAL=250ms",
 		"EDGEPROXY_ROUTER__FLOW_LOG=true",
+		"EDGEPROXY_ROUTER__OBSERVER=none",
 		seedListeners,
 		"SKROUTERD=/ignored/not/ours", // not EDGEPROXY_: never configuration
 	}
@@ -60,6 +61,7 @@ listeners:
 		{"uplink.host from yaml", s.Router.Uplinks[0].Host, "yaml-host"},
 		{"uplink.port from env", s.Router.Uplinks[0].Port, 2222},
 		{"flow_log from env", s.Router.Router.FlowLog, true},
+		{"observer from env", s.Router.Router.Observer, "none"},
 		{"stop_timeout from yaml", s.Supervisor.StopTimeout, 5 * time.Second},
 		{"interval from env", s.Health.Interval, 250 * time.Millisecond},
 		{"timeout default", s.Health.Timeout, time.Second},

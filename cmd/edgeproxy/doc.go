@@ -25,6 +25,7 @@
 //	EDGEPROXY_ROUTER__WORKER_THREADS         0 (router default)             router worker threads
 //	EDGEPROXY_ROUTER__LOG_LEVEL              info                           router log level: debug, info, warning, error, critical
 //	EDGEPROXY_ROUTER__FLOW_LOG               false                          router FLOW_LOG module (costly: off by default)
+//	EDGEPROXY_ROUTER__OBSERVER               - (router default, auto)       tcpListeners' protocol observer: none, auto, http1, http2
 //	EDGEPROXY_ROUTER__SITE_ID                -                              site id: router metadata, tcpListener/tcpConnector siteId
 //	EDGEPROXY_ROUTER__UPLINK_IDLE_TIMEOUT    4s                             edge connectors' idleTimeoutSeconds: a frozen interior is noticed after this
 //	EDGEPROXY_UPLINK__HOST                   host.docker.internal           interior router's edge listener host
