@@ -163,3 +163,37 @@ func TestGateWithoutConnectorsQueriesNothing(t *testing.T) {
 		t.Errorf("queries %d, calls %v, err %v; want none", m.queries, m.calls, err)
 	}
 }
+
+// TestGateWithholds: the gate withholds a tcpConnector only once its target,
+// as the entity names it, was dialed and refused.
+func TestGateWithholds(t *testing.T) {
+	up, _ := target(t, "up")
+	down, ln := target(t, "down")
+	ln.Close()
+	w := NewWatcher([]routerconf.Connector{up, down}, time.Hour, time.Second)
+	g := NewGate(w, &fakeMgmt{}, "", time.Hour, time.Second, nil)
+	entity := func(typ string, c routerconf.Connector) routerconf.Entity {
+		return routerconf.Entity{Type: typ, Attrs: []routerconf.Attr{
+			{Key: "name", Value: c.Name}, {Key: "host", Value: c.Host}, {Key: "port", Value: strconv.Itoa(c.Port)}}}
+	}
+	moved := down
+	moved.Port = up.Port
+	if g.Withholds(entity("tcpConnector", down)) {
+		t.Error("withheld before any dial")
+	}
+	w.Check(context.Background())
+	for _, tc := range []struct {
+		name string
+		e    routerconf.Entity
+		want bool
+	}{
+		{"refusing target", entity("tcpConnector", down), true},
+		{"accepting target", entity("tcpConnector", up), false},
+		{"same name, another target", entity("tcpConnector", moved), false},
+		{"a tcpListener of that name", entity("tcpListener", down), false},
+	} {
+		if got := g.Withholds(tc.e); got != tc.want {
+			t.Errorf("%s: Withholds = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package connectors
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
@@ -63,6 +65,24 @@ func (g *Gate) Run(ctx context.Context) error {
 		}
 		t.Reset(g.interval)
 	}
+}
+
+// Withholds reports whether the gate keeps the tcpConnector rendered as e
+// out of the router: its target, as e names it, was dialed and did not
+// accept. A reload that converges the router leaves such a connector out
+// too, instead of creating it for the gate to delete again.
+func (g *Gate) Withholds(e routerconf.Entity) bool {
+	if e.Type != "tcpConnector" {
+		return false
+	}
+	for _, s := range g.watcher.Statuses() {
+		if s.Name == e.Name() {
+			host, _ := e.Get("host")
+			port, _ := e.Get("port")
+			return s.Checked && !s.Reachable && fmt.Sprint(host) == s.Host && fmt.Sprint(port) == strconv.Itoa(s.Port)
+		}
+	}
+	return false
 }
 
 // Reconcile deletes the tcpConnectors whose target was found unreachable

@@ -39,6 +39,9 @@ const (
 type reloadTarget interface {
 	SetTarget(health.Target)
 	SetReload(health.ReloadStatus)
+	// Withholds: the connector gate keeps this tcpConnector out of the
+	// router (its target does not accept), so a reload does not create it.
+	Withholds(routerconf.Entity) bool
 }
 
 // restarter is the supervisor as a reload uses it.
@@ -183,6 +186,7 @@ func (r *reloader) reload(ctx context.Context, trigger string) {
 		r.reject(err, "configuration reload rejected: nothing changed")
 		return
 	}
+	plan.Create = r.present(plan.Create)
 	res, err := live.Apply(ctx, r.m, plan)
 	done := res.Deleted
 	for attempt, wait := 1, applyBackoff; err != nil && attempt <= applyAttempts && ctx.Err() == nil; attempt, wait = attempt+1, 2*wait {
@@ -233,9 +237,15 @@ func (r *reloader) rotate(uplinks []routerconf.Uplink) map[string]string {
 	return digests
 }
 
+// present leaves out of ents the tcpConnectors the connector gate
+// withholds: it creates them itself once their targets accept.
+func (r *reloader) present(ents []routerconf.Entity) []routerconf.Entity {
+	return slices.DeleteFunc(slices.Clone(ents), r.target.Withholds)
+}
+
 // converge makes the router's runtime entities ents and repeats updates.
 func (r *reloader) converge(ctx context.Context, ents []routerconf.Entity, updates []routerconf.Update) (live.Result, error) {
-	res, err := live.Converge(ctx, r.m, ents)
+	res, err := live.Converge(ctx, r.m, r.present(ents))
 	if err != nil {
 		return res, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeproxy/edgeproxy/health"
 	"github.com/edgeproxy/edgeproxy/internal/mgmt"
 	"github.com/edgeproxy/edgeproxy/internal/routertest"
+	"github.com/edgeproxy/edgeproxy/routerconf"
 	"github.com/edgeproxy/edgeproxy/supervisor/supervisortest"
 )
 
@@ -91,10 +92,14 @@ func (m *memRouter) names() []string {
 	return out
 }
 
-type stubTarget struct{ reload health.ReloadStatus }
+type stubTarget struct {
+	reload   health.ReloadStatus
+	withheld map[string]bool // tcpConnector names the gate keeps out
+}
 
-func (s *stubTarget) SetTarget(health.Target)         {}
-func (s *stubTarget) SetReload(r health.ReloadStatus) { s.reload = r }
+func (s *stubTarget) SetTarget(health.Target)            {}
+func (s *stubTarget) SetReload(r health.ReloadStatus)    { s.reload = r }
+func (s *stubTarget) Withholds(e routerconf.Entity) bool { return s.withheld[e.Name()] }
 
 type stubRestarter struct{ reasons []string }
 
@@ -197,6 +202,48 @@ func TestReloadFailureConverges(t *testing.T) {
 			}
 			if len(sup.reasons) != 0 {
 				t.Errorf("restarts %v", sup.reasons)
+			}
+		})
+	}
+}
+
+// TestReloadLeavesWithheldConnectorsOut: converging after a failed step
+// does not create a tcpConnector the connector gate has withdrawn (its
+// target refuses); without the gate's word (the negative control) the same
+// converge creates it.
+func TestReloadLeavesWithheldConnectorsOut(t *testing.T) {
+	t.Parallel()
+	ports := map[string]int{"keep": routertest.FreePort(t), "added": routertest.FreePort(t)}
+	yaml := func(listeners ...string) string {
+		return listenersYAML(ports, listeners...) +
+			fmt.Sprintf("connectors:\n  - name: db\n    host: 127.0.0.1\n    port: %d\n    address: db:5432\n", routertest.FreePort(t))
+	}
+	for _, tc := range []struct {
+		name      string
+		withheld  bool
+		wantNames []string
+	}{
+		{name: "withheld", withheld: true, wantNames: []string{"added", "keep"}},
+		{name: "not withheld", withheld: false, wantNames: []string{"added", "db", "keep"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, m, target, _, cfg := newTestReloader(t, yaml("keep"))
+			// The gate withdrew db: the router does not have it.
+			if err := m.Delete(context.Background(), "io.skupper.router.tcpConnector", "db"); err != nil {
+				t.Fatal(err)
+			}
+			target.withheld = map[string]bool{"db": tc.withheld}
+			m.failCreate["added"] = 1 // the plan fails: the reload converges
+			if err := os.WriteFile(cfg, []byte(yaml("keep", "added")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r.reload(context.Background(), "test")
+			if !target.reload.OK {
+				t.Fatalf("reload failed: %+v", target.reload)
+			}
+			if got := m.names(); !slices.Equal(got, tc.wantNames) {
+				t.Errorf("router has %v, want %v (calls %v)", got, tc.wantNames, m.calls)
 			}
 		})
 	}

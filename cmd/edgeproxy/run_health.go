@@ -35,6 +35,7 @@ type healthParts struct {
 	prober     *health.Prober
 	client     *mgmt.Client
 	connectors *connectors.Watcher
+	gate       *connectors.Gate // nil unless health.withdraw_connectors
 }
 
 // SetTarget makes the prober and the connector target watcher expect t
@@ -42,6 +43,12 @@ type healthParts struct {
 func (h *healthParts) SetTarget(t health.Target) {
 	h.prober.SetTarget(t)
 	h.connectors.SetTargets(t.Connectors)
+}
+
+// Withholds reports whether the connector gate keeps e out of the router
+// (never without a gate).
+func (h *healthParts) Withholds(e routerconf.Entity) bool {
+	return h.gate != nil && h.gate.Withholds(e)
 }
 
 // SetReload publishes how the last reload went.
@@ -107,6 +114,7 @@ func newHealth(s *settings, sup routerSupervisor, base *slog.Logger) (*healthPar
 		execute:   func() error { return watcher.Run(ctx) },
 		interrupt: func(error) { cancel() },
 	})
+	parts := &healthParts{prober: prober, client: client, connectors: watcher}
 	if s.Health.WithdrawConnectors {
 		gate := connectors.NewGate(watcher, client, s.Router.Router.SiteID, s.Health.ConnectorInterval, s.Health.Timeout,
 			base.With("component", "connectors"))
@@ -115,8 +123,10 @@ func newHealth(s *settings, sup routerSupervisor, base *slog.Logger) (*healthPar
 			execute:   func() error { return gate.Run(ctx) },
 			interrupt: func(error) { cancel() },
 		})
+		parts.gate = gate
 	}
-	return &healthParts{actors: actors, prober: prober, client: client, connectors: watcher}, nil
+	parts.actors = actors
+	return parts, nil
 }
 
 // routerSupervisor is what the health actors need of the supervisor: its
