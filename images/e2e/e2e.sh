@@ -113,7 +113,22 @@ container_ip() { "$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$NET
 # timeout keeps an engine that never reports the container's end from hanging
 # the run, and its cleanup: a trap waits for the command in the foreground, and
 # docker run passes SIGTERM on to the container instead of exiting.
-client() { timeout -k 5 300 "$DOCKER" run --rm --network "$NETWORK" "$BASE_IMAGE" bash -c "$1"; }
+# The command's exit status travels in its output: podman 4.3's Docker API
+# reports 0 for every `run --rm` (`bash -c 'exit 3'` gives 0), which made
+# every status check vacuous there. 125: no status came back (the container
+# did not run the command, or the command exited before reporting).
+client() {
+	local out status
+	out=$(timeout -k 5 300 "$DOCKER" run --rm --network "$NETWORK" "$BASE_IMAGE" \
+		bash -c "$1"$'\n''echo "client-exit=$?"') || true
+	status=${out##*client-exit=}
+	if [[ $out != *client-exit=* || ! $status =~ ^[0-9]+$ ]]; then
+		[[ -n $out ]] && printf '%s\n' "$out"
+		return 125
+	fi
+	printf '%s' "${out%client-exit=*}"
+	return "$status"
+}
 
 # check_dns: the service names resolve to the proxies.
 check_dns() {
@@ -187,7 +202,12 @@ proxy_starts() {
 		"$DOCKER" inspect -f "$svc {{.RestartCount}} {{.State.StartedAt}}" "$(cid "$svc")"
 	done
 }
-curl_fails() { ! client 'curl -sS --max-time 5 -o /dev/null http://my-service:8080/'; }
+# curl_fails: curl ran and failed (a client that could not run proves nothing).
+curl_fails() {
+	local status=0
+	client 'curl -sS --max-time 5 -o /dev/null http://my-service:8080/' || status=$?
+	((status != 0 && status != 125))
+}
 curl_serves() { client 'curl -sS --max-time 5 http://my-service:8080/' | grep -q 'Welcome to nginx'; }
 # checked_since SERVICE EPOCH N: its healthcheck ran at least N times since EPOCH.
 checked_since() {
