@@ -53,13 +53,8 @@ trap 'exit 143' TERM
 
 step() { printf '\n== %s\n' "$*"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
-	local deadline=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		if ((SECONDS >= deadline)); then echo "timed out waiting for: $*" >&2; return 1; fi
-		sleep 0.1
-	done
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 bg() { # bg NS LOG CMD...: start CMD in NS, log to LOG, remember its pid
 	local ns=$1 log=$2; shift 2
 	ip netns exec "$ns" "$@" >"$log" 2>&1 &

@@ -26,13 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
-	local deadline=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		if ((SECONDS >= deadline)); then echo "timed out waiting for: $*" >&2; return 1; fi
-		sleep 0.1
-	done
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 step "build edgeproxy"
 make -s build
